@@ -1,0 +1,4 @@
+"""Entry point for python -m rehab."""
+from rehab.cli import main
+
+main()

@@ -1,0 +1,14 @@
+"""Command-line interface: a thin shell over the library. Each area registers its commands."""
+
+from rehab.cli.app import main
+
+# Importing the command modules registers their commands on ``main``.
+from rehab.cli import (  # noqa: E402,F401
+    clip_cmds,
+    protocol_cmds,
+    run_cmds,
+    score_cmds,
+    store_cmds,
+)
+
+__all__ = ["main"]

@@ -1,0 +1,1 @@
+"""Commands: clip_cmds (placeholder until its area lands)."""

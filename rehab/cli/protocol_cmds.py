@@ -1,0 +1,1 @@
+"""Commands: protocol_cmds (placeholder until its area lands)."""

@@ -1,0 +1,1 @@
+"""Commands: run_cmds (placeholder until its area lands)."""

@@ -1,0 +1,1 @@
+"""Commands: score_cmds (placeholder until its area lands)."""

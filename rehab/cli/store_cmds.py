@@ -1,0 +1,1 @@
+"""Commands: store_cmds (placeholder until its area lands)."""

@@ -1,0 +1,1 @@
+"""Session engine: walks a validated protocol through the seams (no pygame, cv2 or mediapipe)."""

@@ -1,0 +1,105 @@
+"""Scenes: what the engine wants on screen, as plain data. Only the display draws them.
+
+Every scene carries ``progress`` (step n of N and the session fraction) so the screen always
+shows where the patient is. Images are BGR uint8 and unmirrored; the scene says how to show them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Progress:
+    step: int  # 1-based step number
+    total: int
+    label: str = ""  # e.g. "Watch" / "Your turn"
+
+    @property
+    def fraction(self) -> float:
+        return 0.0 if self.total <= 0 else min(1.0, (self.step - 1) / self.total)
+
+
+@dataclass(frozen=True)
+class TextScene:
+    """Instruction, rest countdown, imagery prompt, messages."""
+
+    title: str
+    body: str = ""
+    footer: str = "Press SPACE to continue"
+    seconds_left: float | None = None  # a countdown, shown large
+    dim: bool = False  # eyes-closed imagery: a dark, quiet screen
+    progress: Progress | None = None
+
+
+@dataclass(frozen=True)
+class VideoScene:
+    """A frame of an action-observation clip."""
+
+    image: np.ndarray
+    mirror: bool  # flip left-right before showing (clip hand != affected side)
+    caption: str
+    seconds_left: float | None = None
+    progress: Progress | None = None
+
+
+@dataclass(frozen=True)
+class CameraScene:
+    """Live camera during an execution trial, shown as a selfie (mirrored) view."""
+
+    image: np.ndarray  # unmirrored camera frame
+    landmarks: np.ndarray | None  # (21, 2) normalised x, y in the *unmirrored* frame, or None
+    caption: str
+    reps: int | None = None
+    target_reps: int | None = None
+    seconds_left: float | None = None
+    hint: str | None = None  # e.g. "Hand not visible - move it into view"
+    mirror: bool = True
+    progress: Progress | None = None
+
+
+@dataclass(frozen=True)
+class MirrorScene:
+    """Mirror therapy. ``image`` is already processed (flipped or split) and is shown as is."""
+
+    image: np.ndarray
+    caption: str
+    seconds_left: float | None = None
+    progress: Progress | None = None
+
+
+@dataclass(frozen=True)
+class RatingScene:
+    question: str
+    lo: int
+    hi: int
+    anchors: dict[int, str] = field(default_factory=dict)
+    selected: int | None = None
+    footer: str = "Use the arrow keys or a number, then SPACE"
+    progress: Progress | None = None
+
+
+@dataclass(frozen=True)
+class ResultScene:
+    """After an execution trial: headline numbers, and the previous session when asked."""
+
+    title: str
+    lines: tuple[str, ...]
+    comparison: tuple[str, ...] = ()
+    footer: str = "Press SPACE to continue"
+    progress: Progress | None = None
+
+
+@dataclass(frozen=True)
+class Overlay:
+    """Drawn over the last scene: pause screen, ESC confirmation, camera-lost message."""
+
+    under: object
+    title: str
+    body: str = ""
+    footer: str = ""
+
+
+Scene = TextScene | VideoScene | CameraScene | MirrorScene | RatingScene | ResultScene | Overlay
