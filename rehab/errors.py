@@ -4,6 +4,7 @@ RehabError                     base: every error we expect carries a message a p
 ├── ProtocolError              a protocol file could not be loaded or is invalid (holds Issues)
 ├── DeviceError                a device could not be opened or failed
 │   ├── CameraError            no camera, camera unreadable, camera died mid-trial
+│   │   └── CameraEnded        a file camera reached its last frame (not a failure)
 │   ├── TrackerError           hand model missing or MediaPipe failed to start
 │   └── DisplayError           no usable display
 ├── ClipError                  an action-observation clip is missing or does not decode
@@ -44,6 +45,10 @@ class DeviceError(RehabError):
 
 class CameraError(DeviceError):
     pass
+
+
+class CameraEnded(CameraError):
+    """A file camera has no more frames; a camera step then ends normally."""
 
 
 class TrackerError(DeviceError):
