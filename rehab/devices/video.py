@@ -1,0 +1,130 @@
+"""Decoding action-observation clips for playback (OpenCV), and the clip source the engine uses.
+
+Playback decodes sequentially: asking for frame ``i`` after frame ``j < i`` grabs the frames in
+between without converting them (``VideoCapture.grab`` skips the colour conversion and copy that
+``retrieve`` does), so dropping frames to stay on schedule is cheap. Going backwards seeks.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from rehab.errors import ClipError
+
+# Past this many frames ahead, a seek is cheaper than grabbing through (keyframe decode).
+_MAX_GRAB_AHEAD = 90
+
+
+class OpenCVClip:
+    """One video file opened for frame-accurate reading.
+
+    Attributes:
+        path: the file.
+        fps: frames per second from the container (30.0 when the container does not say).
+        frame_count: number of frames (as the container reports it).
+        size: (width, height).
+
+    Example:
+        >>> clip = OpenCVClip("videos/open_close.mp4")     # doctest: +SKIP
+        >>> image = clip.frame(0); clip.close()            # doctest: +SKIP
+    """
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise ClipError(f"clip {self.path} not found", hint="check the file name in the protocol")
+        self._cap = cv2.VideoCapture(str(self.path))
+        if not self._cap.isOpened():
+            raise ClipError(f"clip {self.path} cannot be decoded", hint="re-encode it as H.264/MP4V .mp4")
+        fps = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0)
+        self.fps = fps if 1.0 <= fps <= 240.0 else 30.0
+        self.frame_count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+        self.size = (
+            int(self._cap.get(cv2.CAP_PROP_FRAME_WIDTH)),
+            int(self._cap.get(cv2.CAP_PROP_FRAME_HEIGHT)),
+        )
+        self._next = 0  # index of the frame the next grab() returns
+        self._last: np.ndarray | None = None
+        self._last_index = -1
+        self.grabbed_only = 0  # frames skipped without retrieve (for benchmarks and tests)
+
+    @property
+    def duration_s(self) -> float:
+        return self.frame_count / self.fps if self.fps else 0.0
+
+    def read(self) -> np.ndarray | None:
+        """The next frame (BGR uint8), or None at the end of the file."""
+        ok, image = self._cap.read()
+        if not ok:
+            return None
+        self._last, self._last_index = image, self._next
+        self._next += 1
+        return image
+
+    def seek(self, index: int) -> None:
+        """Position so that the next ``read()`` returns frame ``index``."""
+        index = max(0, int(index))
+        self._cap.set(cv2.CAP_PROP_POS_FRAMES, index)
+        self._next = index
+
+    def frame(self, index: int) -> np.ndarray | None:
+        """Frame ``index``; frames skipped on the way are grabbed, not decoded to images.
+
+        Returns the last decoded frame again when ``index`` repeats it, and None past the end.
+        """
+        if index == self._last_index and self._last is not None:
+            return self._last
+        if index < self._next or index - self._next > _MAX_GRAB_AHEAD:
+            self.seek(index)
+        while self._next < index:
+            if not self._cap.grab():
+                return None
+            self._next += 1
+            self.grabbed_only += 1
+        return self.read()
+
+    def close(self) -> None:
+        self._cap.release()
+
+    def __enter__(self) -> OpenCVClip:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class ClipSource:
+    """Opens clips by file name from a protocol's ``videos/`` folder (the engine's seam).
+
+    Example:
+        >>> src = ClipSource(Path("videos"))               # doctest: +SKIP
+        >>> clip = src.open("open_close.mp4")              # doctest: +SKIP
+    """
+
+    def __init__(self, videos_dir: str | os.PathLike) -> None:
+        self.videos_dir = Path(videos_dir)
+
+    def path(self, name: str) -> Path:
+        """Where clip ``name`` lives; raises ClipError when it is absent."""
+        path = self.videos_dir / name
+        if not path.is_file():
+            raise ClipError(
+                f"clip {name} not found in {self.videos_dir}",
+                hint="put the clip in the videos/ folder next to protocols/ or fix the protocol",
+            )
+        return path
+
+    def open(self, name: str) -> OpenCVClip:
+        """Open clip ``name`` (raises ClipError when it is missing or does not decode)."""
+        return OpenCVClip(self.path(name))
+
+    def check(self, name: str) -> tuple[float, int]:
+        """(fps, frame_count) of clip ``name`` after decoding its first frame (for prepare)."""
+        with self.open(name) as clip:
+            if clip.read() is None:
+                raise ClipError(f"clip {name} has no decodable frame", hint="re-encode the clip")
+            return clip.fps, clip.frame_count
