@@ -65,26 +65,34 @@ class OpenCVClip:
         self._next += 1
         return image
 
+    def grab(self) -> bool:
+        """Skip the next frame without decoding it to an image; False at the end of the file."""
+        if not self._cap.grab():
+            return False
+        self._next += 1
+        self.grabbed_only += 1
+        return True
+
     def seek(self, index: int) -> None:
-        """Position so that the next ``read()`` returns frame ``index``."""
+        """Position so that the next ``read()`` returns frame ``index``.
+
+        A short jump forward (dropping frames to stay on schedule) grabs the frames in between
+        without decoding them to images; a jump back or far ahead asks the container to seek.
+        """
         index = max(0, int(index))
+        if self._next <= index <= self._next + _MAX_GRAB_AHEAD:
+            while self._next < index:
+                if not self.grab():
+                    return  # past the end: the next read() returns None
+            return
         self._cap.set(cv2.CAP_PROP_POS_FRAMES, index)
         self._next = index
 
     def frame(self, index: int) -> np.ndarray | None:
-        """Frame ``index``; frames skipped on the way are grabbed, not decoded to images.
-
-        Returns the last decoded frame again when ``index`` repeats it, and None past the end.
-        """
+        """Frame ``index`` (the last one again when ``index`` repeats it); None past the end."""
         if index == self._last_index and self._last is not None:
             return self._last
-        if index < self._next or index - self._next > _MAX_GRAB_AHEAD:
-            self.seek(index)
-        while self._next < index:
-            if not self._cap.grab():
-                return None
-            self._next += 1
-            self.grabbed_only += 1
+        self.seek(index)
         return self.read()
 
     def close(self) -> None:

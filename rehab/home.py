@@ -1,0 +1,96 @@
+"""The patient's home screen: today's assigned session and this week's count, one key to start.
+
+``home_plan`` works out what to offer from the store (no screen involved, easy to test);
+``home_scene`` turns it into a screen; ``wait_for_start`` shows it and waits for one key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from rehab.devices.base import Clock, CommandKind, Display
+from rehab.engine.scenes import TextScene
+
+POLL_S = 0.05
+
+
+@dataclass(frozen=True)
+class AssignmentStatus:
+    protocol_name: str
+    protocol_path: Path
+    per_week: int
+    done_this_week: int
+
+    @property
+    def left_this_week(self) -> int:
+        return max(0, self.per_week - self.done_this_week)
+
+
+@dataclass(frozen=True)
+class HomePlan:
+    """What the home screen offers.
+
+    Attributes:
+        patient_id: the patient.
+        items: every current assignment with this week's completed sessions.
+        today: the assignment to start with one key (the first one with sessions left this
+            week, else the first one: extra practice is allowed), or None when nothing is assigned.
+    """
+
+    patient_id: str
+    items: tuple[AssignmentStatus, ...]
+    today: AssignmentStatus | None
+
+
+def home_plan(store, patient_id: str, day: date | None = None) -> HomePlan:
+    """The plan for ``patient_id`` from ``store`` (a ``rehab.store.Store``)."""
+    store.require_patient(patient_id)
+    items = []
+    for a in store.assignments(patient_id):
+        week = store.sessions_in_week(patient_id, day, a.protocol_name)
+        done = sum(1 for s in week if s.status == "completed")
+        items.append(AssignmentStatus(a.protocol_name, Path(a.protocol_path), a.per_week, done))
+    pending = [i for i in items if i.left_this_week > 0]
+    today = pending[0] if pending else (items[0] if items else None)
+    return HomePlan(patient_id, tuple(items), today)
+
+
+def home_scene(plan: HomePlan) -> TextScene:
+    """The home screen for ``plan``: big, calm, one key."""
+    if plan.today is None:
+        return TextScene(
+            title="No session assigned yet",
+            body="Your clinician has not set up a session for you.\n"
+            f"Please tell them your code: {plan.patient_id}",
+            footer="Press ESC to close",
+        )
+    t = plan.today
+    lines = [f"Today: {t.protocol_name}", ""]
+    for item in plan.items:
+        lines.append(
+            f"{item.protocol_name}: {item.done_this_week} of {item.per_week} sessions done this week"
+        )
+    if t.left_this_week == 0:
+        lines += ["", "You have done all your sessions this week. Well done!",
+                  "You may practise again if you like."]
+    return TextScene(
+        title="Welcome",
+        body="\n".join(lines),
+        footer="Press SPACE to start      ESC to close",
+    )
+
+
+def wait_for_start(display: Display, clock: Clock, plan: HomePlan, autopilot: bool = False) -> bool:
+    """Show the home screen until SPACE (True) or ESC / window closed (False)."""
+    display.show(home_scene(plan))
+    if autopilot:
+        return plan.today is not None
+    while True:
+        for cmd in display.poll():
+            if cmd.kind in (CommandKind.CONTINUE, CommandKind.YES) and plan.today is not None:
+                return True
+            if cmd.kind in (CommandKind.QUIT, CommandKind.CLOSE, CommandKind.NO):
+                return False
+        clock.sleep_until(clock.now() + POLL_S)
