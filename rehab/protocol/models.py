@@ -12,11 +12,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, Strict, model_validator
+from pydantic_core import PydanticCustomError
 
 TASKS = ("open_close", "finger_tap", "opposition", "reach_grasp", "free")
 Task = Literal["open_close", "finger_tap", "opposition", "reach_grasp", "free"]
 HandChoice = Literal["affected", "unaffected", "both"]
+# YAML already has booleans (true/false); a quoted "yes" or a 1 is a mistake, not a boolean.
+YamlBool = Annotated[bool, Strict()]
 
 
 class _Model(BaseModel):
@@ -26,21 +29,21 @@ class _Model(BaseModel):
 class Defaults(_Model):
     """Values every step inherits unless it sets its own."""
 
-    feedback: bool = True
-    countdown_s: float = Field(3.0, ge=0, le=30)
-    hand: HandChoice = "affected"
-    show_result: bool = True
+    feedback: YamlBool = Field(default=True, description="Show live feedback (repetition count, hand outline) while executing.")
+    countdown_s: float = Field(default=3.0, ge=0, le=30, description="Countdown before each execute step, seconds.")
+    hand: HandChoice = Field(default="affected", description="Which hand execute steps use: affected, unaffected or both.")
+    show_result: YamlBool = Field(default=True, description="Show the trial's score after each execute step.")
 
 
 class Safety(_Model):
     """Session-level stop rules, applied the moment a rating is given."""
 
     pain_stop_rise: int | None = Field(
-        None, ge=1, le=10, description="Stop when pain rises by at least this much from its first rating."
+        default=None, ge=1, le=10, description="Stop when pain rises by at least this much from its first rating."
     )
-    pain_stop_at: int | None = Field(None, ge=1, le=10, description="Stop when pain reaches this value.")
+    pain_stop_at: int | None = Field(default=None, ge=1, le=10, description="Stop when pain reaches this value.")
     fatigue_stop_at: int | None = Field(
-        None, ge=1, le=10, description="Stop when fatigue (Borg CR10) reaches this value."
+        default=None, ge=1, le=10, description="Stop when fatigue (Borg CR10) reaches this value."
     )
 
 
@@ -49,32 +52,36 @@ class ObserveStep(_Model):
 
     kind: Literal["observe"] = "observe"
     clip: str = Field(..., min_length=1, description="File in videos/ (e.g. open_close.mp4).")
-    repeat: int = Field(1, ge=1, le=50)
-    speed: float = Field(1.0, ge=0.1, le=2.0, description="Playback speed; 0.5 is slow motion.")
-    match_affected_side: bool = False
-    imagine: bool = Field(False, description="Ask the patient to imagine doing it while watching.")
-    text: str | None = None
+    repeat: int = Field(default=1, ge=1, le=50, description="How many times the clip is played.")
+    speed: float = Field(default=1.0, ge=0.1, le=2.0, description="Playback speed; 0.5 is slow motion.")
+    match_affected_side: YamlBool = Field(
+        default=False, description="Mirror the clip when its hand is not the patient's affected side."
+    )
+    imagine: YamlBool = Field(default=False, description="Ask the patient to imagine doing it while watching.")
+    text: str | None = Field(default=None, description="Instruction shown with the clip.")
 
 
 class ExecuteStep(_Model):
     """The patient performs the action with the webcam watching; scored live."""
 
     kind: Literal["execute"] = "execute"
-    task: Task
-    hand: HandChoice | None = None
-    target_reps: int | None = Field(None, ge=1, le=500)
-    duration_s: float | None = Field(None, gt=0, le=1800)
-    demonstration: str | None = Field(None, description="Clip in videos/ whose movement is the reference.")
-    feedback: bool | None = None
-    show_result: bool | None = None
-    compare_previous: bool = Field(False, description="Show the previous session's score (knowledge of results).")
-    record_video: bool = Field(False, description="Store the camera video (needs the patient's consent).")
-    text: str | None = None
+    task: Task = Field(..., description="What is scored: " + ", ".join(TASKS) + ".")
+    hand: HandChoice | None = Field(default=None, description="affected, unaffected or both (default: defaults.hand).")
+    target_reps: int | None = Field(default=None, ge=1, le=500, description="Stop after this many repetitions.")
+    duration_s: float | None = Field(default=None, gt=0, le=1800, description="Stop after this many seconds.")
+    demonstration: str | None = Field(default=None, description="Clip in videos/ whose movement is the reference.")
+    feedback: YamlBool | None = Field(default=None, description="Live feedback on or off (default: defaults.feedback).")
+    show_result: YamlBool | None = Field(default=None, description="Show the score afterwards (default: defaults.show_result).")
+    compare_previous: YamlBool = Field(default=False, description="Show the previous session's score (knowledge of results).")
+    record_video: YamlBool = Field(default=False, description="Store the camera video (needs the patient's consent).")
+    text: str | None = Field(default=None, description="Instruction shown before the trial.")
 
     @model_validator(mode="after")
     def _needs_an_end(self) -> ExecuteStep:
         if self.target_reps is None and self.duration_s is None:
-            raise ValueError("an execute step needs target_reps or duration_s (or both)")
+            raise PydanticCustomError(
+                "execute_needs_end", "an execute step needs target_reps or duration_s (or both)"
+            )
         return self
 
 
@@ -82,26 +89,30 @@ class MirrorStep(_Model):
     """Mirror-therapy display for a fixed time."""
 
     kind: Literal["mirror"] = "mirror"
-    duration_s: float = Field(..., gt=0, le=3600)
-    mode: Literal["flip", "split"] = "flip"
+    duration_s: float = Field(..., gt=0, le=3600, description="How long the mirror display runs, seconds.")
+    mode: Literal["flip", "split"] = Field(
+        default="flip", description="flip: the whole camera image mirrored; split: one half mirrored onto the other."
+    )
     movement: str = Field(..., min_length=1, description="What to do with the unaffected hand.")
-    text: str | None = None
+    text: str | None = Field(default=None, description="Extra instruction shown before the mirror starts.")
 
 
 class ImagineStep(_Model):
     """Motor-imagery prompt."""
 
     kind: Literal["imagine"] = "imagine"
-    text: str = Field(..., min_length=1)
-    duration_s: float = Field(..., gt=0, le=1800)
-    eyes_closed: bool = False
-    rate_vividness: bool = False
+    text: str = Field(..., min_length=1, description="What to imagine (read out or shown).")
+    duration_s: float = Field(..., gt=0, le=1800, description="Imagery time, seconds.")
+    eyes_closed: YamlBool = Field(default=False, description="Eyes closed, with audio start and stop cues.")
+    rate_vividness: YamlBool = Field(default=False, description="Ask for a vividness rating (1-5) afterwards.")
 
 
 class RestStep(_Model):
+    """A rest with a countdown."""
+
     kind: Literal["rest"] = "rest"
-    duration_s: float = Field(..., gt=0, le=3600)
-    text: str | None = None
+    duration_s: float = Field(..., gt=0, le=3600, description="Rest time, seconds.")
+    text: str | None = Field(default=None, description="Shown during the rest.")
 
 
 ScaleName = Literal["pain", "fatigue", "vividness", "custom"]
@@ -134,30 +145,36 @@ STANDARD_SCALES: dict[str, dict] = {
 class Rating(_Model):
     """One rating scale. Standard scales fill in their question, range and anchors."""
 
-    scale: ScaleName
-    name: str | None = Field(None, description="Column name for a custom scale.")
-    question: str | None = None
-    min: int | None = None
-    max: int | None = None
-    anchors: dict[int, str] | None = None
-    default: int | None = Field(None, description="Answer used by --autopilot.")
+    scale: ScaleName = Field(
+        ..., description="pain (0-10), fatigue (Borg CR10, 0-10), vividness (1-5) or custom."
+    )
+    name: str | None = Field(
+        default=None,
+        pattern=r"^[a-z][a-z0-9_]*$",
+        description="Column name for a custom scale (lower case, digits, underscores).",
+    )
+    question: str | None = Field(default=None, description="The question shown (standard scales have one).")
+    min: int | None = Field(default=None, description="Lowest answer (standard scales have one).")
+    max: int | None = Field(default=None, description="Highest answer (standard scales have one).")
+    anchors: dict[int, str] | None = Field(
+        default=None, description="Labels for some answers, e.g. {0: no pain, 10: worst pain imaginable}."
+    )
+    default: int | None = Field(default=None, description="Answer used by --autopilot.")
 
     @model_validator(mode="after")
     def _fill_and_check(self) -> Rating:
-        std = STANDARD_SCALES.get(self.scale, {})
         if self.scale == "custom":
             missing = [k for k in ("name", "question", "min", "max", "anchors") if getattr(self, k) is None]
             if missing:
-                raise ValueError(f"a custom scale needs {', '.join(missing)}")
-        lo = self.min if self.min is not None else std.get("min")
-        hi = self.max if self.max is not None else std.get("max")
-        if lo is not None and hi is not None and lo >= hi:
-            raise ValueError(f"min ({lo}) must be below max ({hi})")
-        for key in (self.anchors or {}):
-            if not (lo <= key <= hi):
-                raise ValueError(f"anchor {key} lies outside the scale {lo}-{hi}")
-        if self.default is not None and not (lo <= self.default <= hi):
-            raise ValueError(f"default {self.default} lies outside the scale {lo}-{hi}")
+                raise _scale_error(f"a custom scale needs {', '.join(missing)}")
+        lo, hi = self.lo, self.hi
+        if lo >= hi:
+            raise _scale_error(f"min ({lo}) must be below max ({hi})")
+        for key in self.anchors or {}:
+            if not lo <= key <= hi:
+                raise _scale_error(f"anchor {key} lies outside the scale {lo}-{hi}")
+        if self.default is not None and not lo <= self.default <= hi:
+            raise _scale_error(f"default {self.default} lies outside the scale {lo}-{hi}")
         return self
 
     @property
@@ -167,11 +184,11 @@ class Rating(_Model):
 
     @property
     def lo(self) -> int:
-        return self.min if self.min is not None else STANDARD_SCALES[self.scale]["min"]
+        return self.min if self.min is not None else int(STANDARD_SCALES[self.scale]["min"])
 
     @property
     def hi(self) -> int:
-        return self.max if self.max is not None else STANDARD_SCALES[self.scale]["max"]
+        return self.max if self.max is not None else int(STANDARD_SCALES[self.scale]["max"])
 
     @property
     def prompt(self) -> str:
@@ -188,29 +205,46 @@ class Rating(_Model):
         if self.default is not None:
             return self.default
         std = STANDARD_SCALES.get(self.scale)
-        return std["default"] if std else (self.lo + self.hi) // 2
+        return int(std["default"]) if std else (self.lo + self.hi) // 2
+
+
+def _scale_error(message: str) -> PydanticCustomError:
+    # A custom error type lets the loader give this its own code (P010) without parsing text.
+    return PydanticCustomError("rating_scale", message)
 
 
 class RateStep(_Model):
+    """One screen asking one or more ratings."""
+
     kind: Literal["rate"] = "rate"
-    ratings: list[Rating] = Field(..., min_length=1)
-    text: str | None = None
+    ratings: list[Rating] = Field(..., min_length=1, description="The scales asked, in order.")
+    text: str | None = Field(default=None, description="Shown above the ratings.")
+
+    @model_validator(mode="after")
+    def _distinct_columns(self) -> RateStep:
+        keys = [r.key for r in self.ratings]
+        doubled = sorted({k for k in keys if keys.count(k) > 1})
+        if doubled:
+            raise _scale_error(f"the scale {', '.join(doubled)} is asked twice in one rate step")
+        return self
 
 
 class InstructionStep(_Model):
+    """A text screen; the patient (or therapist) presses a key to go on."""
+
     kind: Literal["instruction"] = "instruction"
-    text: str = Field(..., min_length=1)
-    title: str | None = None
-    duration_s: float | None = Field(None, gt=0, le=600, description="Go on by itself after this long.")
+    text: str = Field(..., min_length=1, description="The text shown.")
+    title: str | None = Field(default=None, description="Heading above the text.")
+    duration_s: float | None = Field(default=None, gt=0, le=600, description="Go on by itself after this long.")
 
 
 class Block(_Model):
     """A group of steps done ``repeat`` times."""
 
     kind: Literal["block"] = "block"
-    name: str | None = None
-    repeat: int = Field(1, ge=1, le=100)
-    steps: list[Step] = Field(..., min_length=1)
+    name: str | None = Field(default=None, description="A label for the group, e.g. 'action 1: reach and grasp'.")
+    repeat: int = Field(default=1, ge=1, le=100, description="How many times the steps are done.")
+    steps: list[Step] = Field(..., min_length=1, description="The steps of the group.")
 
 
 Step = Annotated[
@@ -226,13 +260,13 @@ LeafStep = Union[ObserveStep, ExecuteStep, MirrorStep, ImagineStep, RestStep, Ra
 class Protocol(_Model):
     """A whole therapy session."""
 
-    name: str = Field(..., min_length=1)
-    description: str = Field(..., min_length=1)
-    reference: str | None = Field(None, description="The paper or guideline the protocol follows.")
-    version: int = Field(1, ge=1)
-    defaults: Defaults = Defaults()
-    safety: Safety = Safety()
-    steps: list[Step] = Field(..., min_length=1)
+    name: str = Field(..., min_length=1, description="Short title shown at the start.")
+    description: str = Field(..., min_length=1, description="What the session is and who it is for.")
+    reference: str | None = Field(default=None, description="The paper or guideline the protocol follows.")
+    version: int = Field(default=1, ge=1, description="Raise it when you change the protocol.")
+    defaults: Defaults = Field(default_factory=Defaults, description="Values every step inherits.")
+    safety: Safety = Field(default_factory=Safety, description="Rules that stop the session.")
+    steps: list[Step] = Field(..., min_length=1, description="What happens, in order.")
 
     def flatten(self) -> list[PlannedStep]:
         """Every leaf step in the order it runs, blocks expanded."""

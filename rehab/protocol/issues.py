@@ -1,0 +1,81 @@
+"""The catalogue of coded protocol problems: what each code means and how to fix it.
+
+Every problem the loader finds becomes an :class:`Issue` printed as
+``FILE:LINE:COL: CODE: message (how to fix)``. Codes are stable so that a clinician (or the
+README) can look them up; the message says what is wrong at that spot, the hint what to do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class IssueKind:
+    """One entry of the catalogue."""
+
+    code: str
+    title: str
+    hint: str
+
+
+_KINDS = (
+    IssueKind("P001", "YAML syntax error", "check indentation, colons and quotes on this line or the one above"),
+    IssueKind("P002", "unknown key", "remove it or correct its spelling"),
+    IssueKind("P003", "wrong type", "write a value of the type shown"),
+    IssueKind("P004", "missing required key", "add the key"),
+    IssueKind("P005", "value out of range", "use a value inside the allowed range"),
+    IssueKind("P006", "unknown step kind", "use one of: observe, execute, mirror, imagine, rest, rate, instruction, block"),
+    IssueKind("P007", "unknown task", "use one of the tasks the scorer knows"),
+    IssueKind("P008", "missing clip file", "put the clip in the videos folder or correct the file name"),
+    IssueKind("P009", "execute step never ends", "add target_reps, duration_s or both"),
+    IssueKind("P010", "bad rating scale", "use pain, fatigue, vividness, or custom with name, question, min, max and anchors"),
+    IssueKind("P011", "duplicate key", "keep one of them; YAML would silently use only one"),
+    IssueKind("P012", "invalid choice", "use one of the values listed"),
+    IssueKind("P013", "tab in indentation", "indent with spaces only (YAML does not allow tabs)"),
+    IssueKind("P014", "empty file", "write a protocol: name, description and steps (see protocols/demo.yaml)"),
+    IssueKind("P015", "not a mapping", "the file must be `key: value` lines starting with name:, description:, steps:"),
+    IssueKind("P016", "malformed step", "write each step as one key naming its kind, e.g. `- rest: {duration_s: 30}`"),
+    IssueKind("P017", "step settings not indented", "indent the settings under the step kind by two more spaces"),
+    IssueKind("P018", "safety rule can never trigger", "add the matching rate step or remove the rule"),
+    IssueKind("P019", "file cannot be read", "check the path and that the file is UTF-8 text"),
+    IssueKind("P020", "clip name is not a file name", "write only the file name of a clip inside the videos folder"),
+)
+
+CATALOGUE: dict[str, IssueKind] = {k.code: k for k in _KINDS}
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One problem at one place in a protocol file.
+
+    Attributes:
+        code: catalogue code, e.g. ``"P007"``.
+        file: the protocol file as the user named it.
+        line: 1-based line.
+        col: 1-based column.
+        message: what is wrong here.
+        hint: what to do about it.
+    """
+
+    code: str
+    file: str
+    line: int
+    col: int
+    message: str
+    hint: str = ""
+
+    def __str__(self) -> str:
+        text = f"{self.file}:{self.line}:{self.col}: {self.code}: {self.message}"
+        return f"{text} ({self.hint})" if self.hint else text
+
+    @property
+    def title(self) -> str:
+        """The catalogue title of this issue's code."""
+        return CATALOGUE[self.code].title
+
+
+def make_issue(code: str, file: str, line: int, col: int, message: str, hint: str | None = None) -> Issue:
+    """An Issue whose hint defaults to the catalogue's how-to-fix for ``code``."""
+    kind = CATALOGUE[code]  # KeyError on an unknown code is a programming error, on purpose
+    return Issue(code, file, line, col, message, hint if hint is not None else kind.hint)

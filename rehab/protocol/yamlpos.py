@@ -1,0 +1,155 @@
+"""YAML text -> plain Python data plus the line and column of every key and value.
+
+PyYAML's ``safe_load`` forgets where things were written. We compose the node graph (which
+keeps marks) and build the data ourselves, so that any later problem - found by pydantic or by
+our own checks - can be reported at the exact spot. Building it ourselves also catches what
+``safe_load`` silently accepts: duplicate keys (the last one would win) and tab indentation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from yaml.constructor import ConstructorError, SafeConstructor
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from rehab.protocol.issues import Issue, make_issue
+
+Path_ = tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Pos:
+    """1-based line and column."""
+
+    line: int
+    col: int
+
+
+@dataclass
+class Located:
+    """Parsed data and where each part of it was written.
+
+    ``value_pos[path]`` is where the value at ``path`` starts; ``key_pos[path]`` is where its key
+    is written (mapping members only). Paths are tuples of keys and list indices, e.g.
+    ``("steps", 2, "execute", "task")``.
+    """
+
+    data: Any
+    value_pos: dict[Path_, Pos] = field(default_factory=dict)
+    key_pos: dict[Path_, Pos] = field(default_factory=dict)
+
+    def pos(self, path: Path_, prefer_key: bool = False) -> Pos:
+        """Where ``path`` (or its deepest existing ancestor) was written."""
+        while path not in self.value_pos and path:
+            path = path[:-1]
+        if prefer_key and path in self.key_pos:
+            return self.key_pos[path]
+        return self.value_pos.get(path, Pos(1, 1))
+
+
+def _pos(mark: Any) -> Pos:
+    return Pos(mark.line + 1, mark.column + 1)
+
+
+def tab_issues(text: str, file: str) -> list[Issue]:
+    """One issue per line whose indentation contains a tab."""
+    issues = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        indent = line[: len(line) - len(line.lstrip(" \t"))]
+        if "\t" in indent:
+            col = indent.index("\t") + 1
+            issues.append(make_issue("P013", file, number, col, "tab character used for indentation"))
+    return issues
+
+
+def parse(text: str, file: str) -> tuple[Located | None, list[Issue]]:
+    """Parse ``text``; return the located data (None if unusable) and every problem found."""
+    issues = tab_issues(text, file)
+    tab_lines = {i.line for i in issues}
+    try:
+        loader = yaml.SafeLoader(text)
+        try:
+            root = loader.get_single_node()
+        finally:
+            loader.dispose()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = _pos(mark) if mark is not None else Pos(1, 1)
+        # A tab in indentation makes the scanner fail too; one report of it is enough.
+        if where.line not in tab_lines:
+            problem = exc.problem or exc.context or "cannot parse"
+            issues.append(make_issue("P001", file, where.line, where.col, f"YAML syntax error: {problem}"))
+        return None, issues
+    except yaml.YAMLError as exc:
+        issues.append(make_issue("P001", file, 1, 1, f"YAML syntax error: {exc}"))
+        return None, issues
+    if root is None:
+        issues.append(make_issue("P014", file, 1, 1, "the file is empty"))
+        return None, issues
+    builder = _Builder(file)
+    located = Located(data=None)
+    located.data = builder.build(root, (), located)
+    return located, issues + builder.issues
+
+
+class _Builder:
+    """Turns a composed node graph into plain data, recording positions and problems."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.issues: list[Issue] = []
+        self._constructor = SafeConstructor()
+        self._active: set[int] = set()  # nodes being built: an alias to one of them is a loop
+
+    def build(self, node: Node, path: Path_, located: Located) -> Any:
+        located.value_pos[path] = _pos(node.start_mark)
+        if id(node) in self._active:
+            self._problem("P001", node, "an alias refers to a mapping or list that contains it")
+            return None
+        self._active.add(id(node))
+        try:
+            if isinstance(node, MappingNode):
+                return self._mapping(node, path, located)
+            if isinstance(node, SequenceNode):
+                return [self.build(item, path + (i,), located) for i, item in enumerate(node.value)]
+            return self._scalar(node)
+        finally:
+            self._active.discard(id(node))
+
+    def _mapping(self, node: MappingNode, path: Path_, located: Located) -> dict[Any, Any]:
+        try:
+            self._constructor.flatten_mapping(node)  # resolves YAML merge keys (<<)
+        except ConstructorError as exc:
+            self._problem("P001", node, f"YAML syntax error: {exc.problem}")
+            return {}
+        out: dict[Any, Any] = {}
+        first_line: dict[Any, int] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, ScalarNode):
+                self._problem("P003", key_node, "a key must be a single word or number, not a list or mapping")
+                continue
+            key = self._scalar(key_node)
+            if key in first_line:
+                self._problem(
+                    "P011", key_node, f"key '{key}' appears twice here (first on line {first_line[key]})"
+                )
+                continue
+            first_line[key] = key_node.start_mark.line + 1
+            child = path + (key,)
+            located.key_pos[child] = _pos(key_node.start_mark)
+            out[key] = self.build(value_node, child, located)
+        return out
+
+    def _scalar(self, node: Node) -> Any:
+        try:
+            return self._constructor.construct_object(node)
+        except ConstructorError as exc:
+            self._problem("P001", node, f"cannot read this value: {exc.problem}")
+            return None
+
+    def _problem(self, code: str, node: Node, message: str) -> None:
+        at = _pos(node.start_mark)
+        self.issues.append(make_issue(code, self.file, at.line, at.col, message))
