@@ -1,0 +1,215 @@
+"""Read queries over sessions, steps, trials and frames (plus the interrupted-session reaper)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+
+import numpy as np
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from rehab.devices.base import HandObservation, TrackedFrame
+from rehab.store import schema
+
+S, T, ST = schema.sessions, schema.trials, schema.steps
+DONE_STEP = ("completed", "skipped")  # a resumed session starts after these
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    id: str
+    patient_id: str
+    protocol_name: str
+    protocol_sha256: str
+    protocol_path: str
+    started_wall: datetime  # naive UTC
+    ended_wall: datetime | None
+    status: str
+    resumed_from: str | None
+    start_step: int
+    total_steps: int
+
+    @property
+    def started_local(self) -> datetime:
+        return to_local(self.started_wall)
+
+    @property
+    def duration_s(self) -> float | None:
+        if self.ended_wall is None:
+            return None
+        return (self.ended_wall - self.started_wall).total_seconds()
+
+
+def to_local(utc_naive: datetime) -> datetime:
+    """Naive UTC from the store -> naive local time for people to read."""
+    return utc_naive.replace(tzinfo=timezone.utc).astimezone().replace(tzinfo=None)
+
+
+def _row(r) -> SessionRow:
+    m = r._mapping
+    return SessionRow(**{f: m[f] for f in SessionRow.__dataclass_fields__})
+
+
+def _select_sessions():
+    cols = [S.c[f] for f in SessionRow.__dataclass_fields__]
+    return sa.select(*cols).order_by(S.c.started_wall, S.c.id)
+
+
+def list_sessions(conn: Connection, patient_id: str | None) -> list[SessionRow]:
+    q = _select_sessions()
+    if patient_id is not None:
+        q = q.where(S.c.patient_id == patient_id)
+    return [_row(r) for r in conn.execute(q)]
+
+
+def get_session(conn: Connection, session_id: str) -> SessionRow | None:
+    r = conn.execute(_select_sessions().where(S.c.id == session_id)).first()
+    return _row(r) if r else None
+
+
+def sessions_in_week(
+    conn: Connection, patient_id: str, day: date, protocol_name: str | None
+) -> list[SessionRow]:
+    monday = day - timedelta(days=day.weekday())
+    rows = list_sessions(conn, patient_id)
+    return [
+        s for s in rows
+        if monday <= s.started_local.date() < monday + timedelta(days=7)
+        and (protocol_name is None or s.protocol_name == protocol_name)
+    ]
+
+
+def ensure_protocol(conn: Connection, sha: str, name: str, text: str, now: datetime) -> None:
+    P = schema.protocols
+    if conn.execute(sa.select(P.c.sha256).where(P.c.sha256 == sha)).first() is None:
+        conn.execute(P.insert().values(sha256=sha, name=name, yaml=text, first_seen=now))
+
+
+def reap_interrupted(conn: Connection, alive: Callable[[str], bool]) -> int:
+    running = conn.execute(sa.select(S.c.id, S.c.owner).where(S.c.status == "running")).all()
+    dead = [sid for sid, owner in running if not alive(owner)]
+    if dead:
+        conn.execute(S.update().where(S.c.id.in_(dead)).values(status="interrupted"))
+    return len(dead)
+
+
+def first_unfinished_step(conn: Connection, session: SessionRow) -> int:
+    """The first step index >= start_step not completed or skipped in ``session``."""
+    done = set(
+        conn.execute(
+            sa.select(ST.c.step_index).where(
+                ST.c.session_id == session.id, ST.c.status.in_(DONE_STEP)
+            )
+        ).scalars()
+    )
+    i = session.start_step
+    while i in done:
+        i += 1
+    return i
+
+
+def find_resumable(conn: Connection, patient_id: str, sha: str) -> tuple[str, int] | None:
+    """Only the latest session of the pair counts: a completed or aborted one ends the chain."""
+    q = _select_sessions().where(S.c.patient_id == patient_id, S.c.protocol_sha256 == sha)
+    last = conn.execute(q.order_by(None).order_by(S.c.started_wall.desc(), S.c.id.desc())).first()
+    if last is None:
+        return None
+    s = _row(last)
+    if s.status != "interrupted":
+        return None
+    step = first_unfinished_step(conn, s)
+    return (s.id, step) if step < s.total_steps else None
+
+
+def previous_trial(
+    conn: Connection, patient_id: str, task: str, hand: str, exclude_session: str | None
+) -> dict | None:
+    q = (
+        sa.select(T.c.score_json)
+        .join(S, S.c.id == T.c.session_id)
+        .where(S.c.patient_id == patient_id, T.c.task == task, T.c.hand == hand)
+        .order_by(T.c.wall.desc(), T.c.id.desc())
+        .limit(1)
+    )
+    if exclude_session is not None:
+        q = q.where(T.c.session_id != exclude_session)
+    text = conn.execute(q).scalar()
+    return json.loads(text) if text else None
+
+
+def load_trial(conn: Connection, session_id: str, trial_no: int):
+    """(trial mapping, list[TrackedFrame]) or None when there is no such trial."""
+    trial = conn.execute(
+        sa.select(T).where(T.c.session_id == session_id, T.c.trial_no == trial_no)
+    ).first()
+    if trial is None:
+        return None
+    F = schema.trial_frames
+    rows = conn.execute(
+        sa.select(F).where(F.c.trial_id == trial.id).order_by(F.c.frame_no, F.c.hand)
+    ).all()
+    return dict(trial._mapping), frames_from_rows(rows)
+
+
+def frames_from_rows(rows) -> list[TrackedFrame]:
+    """Rebuild TrackedFrames from trial_frames rows ordered by frame_no."""
+    out: list[TrackedFrame] = []
+    current: list = []
+    for r in rows:
+        if current and current[0]._mapping["frame_no"] != r._mapping["frame_no"]:
+            out.append(_frame(current))
+            current = []
+        current.append(r)
+    if current:
+        out.append(_frame(current))
+    return out
+
+
+def _frame(rows) -> TrackedFrame:
+    rows = [r._mapping for r in rows]
+    first = rows[0]
+    hands = tuple(
+        HandObservation(
+            t=r["t"], hand=r["hand"], confidence=float(r["confidence"] or 0.0),
+            image=unpack_landmarks(r["image"]), world=unpack_landmarks(r["world"]),
+            frame_index=r["frame_index"],
+        )
+        for r in rows if r["hand"]
+    )
+    return TrackedFrame(t=first["t"], frame_index=first["frame_index"], hands=hands)
+
+
+def pack_landmarks(a: np.ndarray | None) -> bytes | None:
+    if a is None:
+        return None
+    return np.ascontiguousarray(a, dtype="<f4").reshape(21, 3).tobytes()
+
+
+def unpack_landmarks(b: bytes | None) -> np.ndarray:
+    if b is None:
+        return np.full((21, 3), np.nan, dtype=np.float32)
+    return np.frombuffer(b, dtype="<f4").reshape(21, 3).copy()
+
+
+def trials_of_session(conn: Connection, session_id: str) -> list[dict]:
+    rows = conn.execute(
+        sa.select(T.c.trial_no, T.c.step_index, T.c.task, T.c.hand, T.c.frames,
+                  T.c.repetitions, T.c.tracked_fraction)
+        .where(T.c.session_id == session_id).order_by(T.c.trial_no)
+    )
+    return [dict(r._mapping) for r in rows]
+
+
+def events_of_session(conn: Connection, session_id: str) -> list[dict]:
+    E = schema.events
+    rows = conn.execute(
+        sa.select(E.c.t, E.c.wall, E.c.kind, E.c.step_index, E.c.data_json)
+        .where(E.c.session_id == session_id).order_by(E.c.id)
+    )
+    return [
+        {**{k: v for k, v in r._mapping.items() if k != "data_json"}, "data": json.loads(r.data_json)}
+        for r in rows
+    ]

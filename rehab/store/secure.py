@@ -1,0 +1,58 @@
+"""Owner-only files and folders for patient data (database, exports, reports, replays)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+from rehab.errors import StoreError
+
+DIR_MODE = 0o700
+FILE_MODE = 0o600
+
+
+@contextlib.contextmanager
+def owner_only_umask() -> Iterator[None]:
+    """Files created inside get no group/other bits (SQLite's -wal/-shm included)."""
+    old = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def ensure_private_dir(path: Path) -> Path:
+    """Create ``path`` (and parents) as 0o700; tighten it if it exists with looser bits."""
+    try:
+        with owner_only_umask():
+            path.mkdir(parents=True, exist_ok=True)
+        if stat.S_IMODE(path.stat().st_mode) & 0o077:
+            path.chmod(DIR_MODE)
+    except OSError as exc:
+        raise StoreError(
+            f"cannot create the data folder {path}: {exc.strerror or exc}",
+            hint="choose a folder you can write to with --data DIR (or REHAB_DATA)",
+        ) from exc
+    return path
+
+
+def make_private(path: Path) -> None:
+    """chmod an existing file to 0o600 (no-op when it is missing)."""
+    with contextlib.suppress(FileNotFoundError):
+        if stat.S_IMODE(path.stat().st_mode) != FILE_MODE:
+            path.chmod(FILE_MODE)
+
+
+def open_private(path: Path, mode: str = "w", **kwargs) -> object:
+    """Open ``path`` for writing, created (or truncated) as 0o600 from the start.
+
+    Example:
+        >>> with open_private(Path("out.csv"), newline="") as fh: ...
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+    fd = os.open(path, flags, FILE_MODE)
+    os.fchmod(fd, FILE_MODE)  # an existing file keeps its old mode through O_CREAT
+    return os.fdopen(fd, mode, **kwargs)

@@ -1,0 +1,177 @@
+"""SqlSessionWriter: the store's SessionWriter; every call is committed before it returns.
+
+A trial and all its frames go in one transaction, so after a crash a trial is either complete
+with every frame or absent - never half-written. If the process dies, the session row stays
+"running" with this process as owner; the next Store to open marks it "interrupted".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import uuid
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+
+from rehab.devices.base import TrackedFrame
+from rehab.engine.writer import Event, SessionInfo
+from rehab.errors import StoreError
+from rehab.store import queries, schema
+from rehab.store.db import Store, _store_error, process_owner, utcnow
+
+END_STATUSES = ("completed", "aborted")
+
+
+def to_json(obj: Any) -> str:
+    """JSON for scores and event data: numpy values become plain numbers, NaN becomes null."""
+    return json.dumps(_plain(obj), separators=(",", ":"), allow_nan=False)
+
+
+def _plain(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _plain(obj.tolist())
+    if isinstance(obj, np.generic):
+        return _plain(obj.item())
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if obj is None or isinstance(obj, (str, int, float, bool)):
+        return obj
+    if isinstance(obj, Path):
+        return str(obj)
+    return str(obj)
+
+
+class SqlSessionWriter:
+    """Implements ``rehab.engine.writer.SessionWriter`` on a Store."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.session_id: str | None = None
+        self._trial_no = 0
+        self._ended = False
+
+    # -- SessionWriter ---------------------------------------------------------------------------
+    def begin(self, info: SessionInfo) -> str:
+        if self.session_id is not None:
+            raise StoreError("this writer already began a session", hint="use store.writer() per session")
+        sid = uuid.uuid4().hex[:16]
+        now = utcnow()
+        with self._tx() as conn:
+            if conn.execute(
+                sa.select(schema.patients.c.id).where(schema.patients.c.id == info.patient_id)
+            ).first() is None:
+                # `rehab demo` and ad-hoc runs may use a fresh id: register it rather than lose data
+                conn.execute(schema.patients.insert().values(
+                    id=info.patient_id, affected_side=info.affected_side,
+                    notes="registered by its first session", consent_video=False, created=now))
+            queries.ensure_protocol(conn, info.protocol_sha256, info.protocol_name,
+                                    info.protocol_yaml, now)
+            conn.execute(schema.sessions.insert().values(
+                id=sid, patient_id=info.patient_id, protocol_sha256=info.protocol_sha256,
+                protocol_name=info.protocol_name, protocol_path=info.protocol_path,
+                affected_side=info.affected_side, total_steps=info.total_steps,
+                started_wall=now, ended_wall=None, status="running",
+                resumed_from=info.resumed_from, start_step=info.start_step,
+                owner=process_owner()))
+        self.session_id = sid
+        return sid
+
+    def event(self, event: Event) -> None:
+        sid = self._live()
+        with self._tx() as conn:
+            conn.execute(schema.events.insert().values(
+                session_id=sid, t=float(event.t), wall=utcnow(), kind=event.kind,
+                step_index=event.step_index, data_json=to_json(event.data or {})))
+
+    def step(self, step_index: int, kind: str, status: str, started_t: float,
+             ended_t: float | None) -> None:
+        sid = self._live()
+        if status not in schema.STEP_STATUSES:
+            raise StoreError(f"unknown step status {status!r} (one of {', '.join(schema.STEP_STATUSES)})")
+        with self._tx() as conn:
+            conn.execute(schema.steps.insert().values(
+                session_id=sid, step_index=step_index, kind=kind, status=status,
+                started_t=float(started_t), ended_t=None if ended_t is None else float(ended_t),
+                wall=utcnow()))
+
+    def rating(self, step_index: int, key: str, value: int, t: float) -> None:
+        sid = self._live()
+        with self._tx() as conn:
+            conn.execute(schema.ratings.insert().values(
+                session_id=sid, step_index=step_index, key=key, value=int(value), t=float(t),
+                wall=utcnow()))
+
+    def trial(self, step_index: int, task: str, hand: str, score: dict[str, Any],
+              frames: Sequence[TrackedFrame]) -> None:
+        sid = self._live()
+        self._trial_no += 1
+        reps = score.get("repetitions")
+        frac = score.get("tracked_fraction")
+        with self._tx() as conn:
+            trial_id = conn.execute(schema.trials.insert().values(
+                session_id=sid, trial_no=self._trial_no, step_index=step_index, task=task,
+                hand=hand, frames=len(frames),
+                tracked_fraction=None if frac is None else _finite(frac),
+                repetitions=None if reps is None else int(reps),
+                score_json=to_json(score), wall=utcnow())).inserted_primary_key[0]
+            rows = frame_rows(trial_id, frames)
+            if rows:
+                conn.execute(schema.trial_frames.insert(), rows)
+
+    def end(self, status: str) -> None:
+        sid = self._live()
+        if status not in END_STATUSES:
+            raise StoreError(f"a session ends 'completed' or 'aborted', not {status!r}")
+        with self._tx() as conn:
+            conn.execute(schema.sessions.update().where(schema.sessions.c.id == sid)
+                         .values(status=status, ended_wall=utcnow()))
+        self._ended = True
+
+    # -- internals -------------------------------------------------------------------------------
+    def _live(self) -> str:
+        if self.session_id is None:
+            raise StoreError("the session writer got data before begin()")
+        if self._ended:
+            raise StoreError(f"session {self.session_id} has already ended")
+        return self.session_id
+
+    def _tx(self):
+        return _transaction(self.store)
+
+
+@contextlib.contextmanager
+def _transaction(store: Store) -> Iterator[sa.Connection]:
+    """``engine.begin()`` that turns disk-full / read-only failures into a clear StoreError."""
+    try:
+        with store.engine.begin() as conn:
+            yield conn
+    except sa.exc.OperationalError as exc:
+        raise _store_error(store.db_path, exc) from exc
+
+
+def _finite(x: Any) -> float | None:
+    v = float(x)
+    return v if math.isfinite(v) else None
+
+
+def frame_rows(trial_id: int, frames: Sequence[TrackedFrame]) -> list[dict]:
+    """trial_frames rows: one per hand seen, or one empty row for a frame with no hand."""
+    rows: list[dict] = []
+    for n, f in enumerate(frames):
+        base = dict(trial_id=trial_id, frame_no=n, t=float(f.t), frame_index=int(f.frame_index))
+        if not f.hands:
+            rows.append(dict(base, hand="", confidence=None, image=None, world=None))
+        for h in f.hands:
+            rows.append(dict(base, hand=h.hand, confidence=float(h.confidence),
+                             image=queries.pack_landmarks(h.image),
+                             world=queries.pack_landmarks(h.world)))
+    return rows
