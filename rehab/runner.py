@@ -1,0 +1,360 @@
+"""Running a session for real: build the devices from the command line's options, prepare, offer
+to resume, run, and turn every failure into a message (never a traceback in front of a patient).
+
+``RunRequest`` says what to run and how; ``run_session`` does it and returns the engine's
+``SessionResult``. Tests may pass their own display (for scripted keys); everything else is
+built here from the options.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rehab.devices.base import Clock, CommandKind, Display, SilentAudio
+from rehab.devices.clock import MonotonicClock, SimulatedClock
+from rehab.engine.scenes import TextScene
+from rehab.errors import CameraError, RehabError
+from rehab.paths import data_dir as default_data_dir
+
+DEMO_PATIENT = "DEMO"
+POLL_S = 0.05
+CRASH_MESSAGE_S = 8.0  # how long the "session stopped" screen stays up without a key
+
+
+@dataclass
+class RunRequest:
+    """What to run and how (the options of ``rehab run`` / ``rehab demo`` / ``rehab home``).
+
+    Attributes:
+        protocol_path: the protocol YAML file.
+        patient_id: a registered pseudonymous patient id.
+        window: a window instead of fullscreen.
+        camera: "0" (device index) or a video file path used as the camera.
+        autopilot: answer every prompt with the protocol's defaults.
+        fast: simulated time; a file camera is read as fast as tracking allows.
+        screenshots_dir: save a PNG of the first frame of every step.
+        data_dir: the store's folder (default: ``$REHAB_DATA`` or the user data dir).
+        resume: True resume, False start afresh, None ask on screen (autopilot: resume).
+        affected_side: override the patient's affected side for this run (demo).
+        create_patient: register ``patient_id`` when unknown (the demo's pseudonymous patient).
+        model: hand-landmark model variant, "full" or "lite".
+    """
+
+    protocol_path: Path
+    patient_id: str
+    window: bool = False
+    camera: str = "0"
+    autopilot: bool = False
+    fast: bool = False
+    screenshots_dir: Path | None = None
+    data_dir: Path | None = None
+    resume: bool | None = None
+    affected_side: str | None = None
+    create_patient: bool = False
+    model: str = "full"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class _GuardedWriter:
+    """Passes every call to the store's writer and remembers whether the session was ended,
+    so a crash can still close it as aborted exactly once."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self.begun = False
+        self.ended = False
+
+    def begin(self, info: Any) -> str:
+        sid = self._inner.begin(info)
+        self.begun = True
+        return sid
+
+    def end(self, status: str) -> None:
+        if not self.ended:
+            self.ended = True
+            self._inner.end(status)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+def run_session(req: RunRequest, display: Display | None = None, clock: Clock | None = None):
+    """Run ``req`` from start to end; returns the engine's ``SessionResult``.
+
+    ``display`` and ``clock`` are built from ``req`` unless given (a given display is left
+    open for the caller).
+
+    Raises:
+        RehabError: with a message and a hint; unexpected exceptions become one too, after the
+            session was closed as aborted and the traceback written to a log in the data dir.
+    """
+    from rehab.store import Store
+
+    store = Store(req.data_dir)
+    opened: list[Any] = []
+    try:
+        store.check_writable()
+        patient = _patient(store, req)
+        loaded = load_protocol_file(req.protocol_path)
+        clock = clock or (SimulatedClock() if req.fast else MonotonicClock())
+        devices = _build_devices(req, loaded, store, patient, clock, display, opened)
+        resume = _resume_choice(req, store, patient.id, loaded, devices.display, clock)
+        session = _new_session(req, loaded, devices, patient, *(resume or (None, 0)))
+        session.prepare()
+        return _guarded_run(session, devices, store.data_dir, req)
+    finally:
+        for thing in reversed(opened):
+            _quiet(thing.close)
+        store.close()
+
+
+def run_home(req: RunRequest, display: Display | None = None):
+    """The home screen for ``req.patient_id``; on one key, runs today's assigned protocol.
+
+    Returns the ``SessionResult``, or None when the patient closed the home screen.
+    """
+    from rehab.home import home_plan, wait_for_start
+    from rehab.store import Store
+
+    with Store(req.data_dir) as store:
+        plan = home_plan(store, req.patient_id)
+    clock: Clock = SimulatedClock() if req.fast else MonotonicClock()
+    own = display is None
+    if display is None:
+        from rehab.devices.display import PygameDisplay
+
+        display = PygameDisplay(fullscreen=not req.window, clock=clock)
+    try:
+        if not wait_for_start(display, clock, plan, req.autopilot) or plan.today is None:
+            return None
+        if not plan.today.protocol_path.is_file():
+            raise RehabError(
+                f"the assigned protocol file {plan.today.protocol_path} is missing",
+                hint=f"ask your clinician to assign it again: rehab assign {req.patient_id} "
+                "PROTOCOL --per-week N",
+            )
+        req.protocol_path = plan.today.protocol_path
+        return run_session(req, display=display, clock=clock)
+    finally:
+        if own:
+            _quiet(display.close)
+
+
+def _patient(store, req: RunRequest):
+    from rehab.engine.types import PatientInfo
+
+    p = store.get_patient(req.patient_id)
+    if p is None and req.create_patient:
+        p = store.add_patient(req.patient_id, req.affected_side or "left",
+                              notes="demo patient created by rehab demo")
+    if p is None:
+        raise RehabError(
+            f"no patient {req.patient_id!r} in {store.data_dir}",
+            hint=f"add them first: rehab patients add {req.patient_id} --affected left "
+            "(or --affected right), then run this command again",
+        )
+    return PatientInfo(id=p.id, affected_side=req.affected_side or p.affected_side)
+
+
+def load_protocol_file(path: Path):
+    """Load and validate ``path`` (a ``rehab.protocol.LoadedProtocol``; ProtocolError lists
+    every problem with its line)."""
+    from rehab.protocol import load_protocol
+
+    path = Path(path)
+    if not path.is_file():
+        raise RehabError(f"protocol file {path} not found",
+                         hint="give the path of a protocol YAML file, e.g. protocols/demo.yaml")
+    return load_protocol(path)
+
+
+def _needs_camera(protocol) -> bool:
+    return any(p.kind in ("execute", "mirror") for p in protocol.flatten())
+
+
+def _build_devices(req, loaded, store, patient, clock, display, opened):
+    from rehab.clips.library import ClipLibrary
+    from rehab.devices.audio import PygameAudio
+    from rehab.devices.video import ClipSource
+    from rehab.engine.types import Devices
+
+    camera = tracker = None
+    if _needs_camera(loaded.protocol):
+        camera = _open_camera(req)
+        opened.append(camera)
+        from rehab.devices.tracker import MediaPipeTracker
+
+        tracker = MediaPipeTracker(req.model)
+        opened.append(tracker)
+    if display is None:
+        from rehab.devices.display import PygameDisplay
+
+        display = PygameDisplay(fullscreen=not req.window, clock=clock)
+        opened.append(display)
+    # Simulated time makes cues meaningless (a 30-minute protocol passes in seconds): stay quiet.
+    audio = SilentAudio() if req.fast else PygameAudio()
+    opened.append(audio)
+    videos = loaded.videos_dir
+    library = ClipLibrary(videos)
+
+    def clip_info(name: str):
+        try:
+            return library.get(name)
+        except RehabError:
+            return None
+
+    def history(task: str, hand: str):
+        return store.previous_trial(patient.id, task, hand)
+
+    return Devices(clock=clock, display=display, audio=audio,
+                   writer=_GuardedWriter(store.writer()), camera=camera, tracker=tracker,
+                   clips=ClipSource(videos), clip_info=clip_info, history=history)
+
+
+class OpenOnceCamera:
+    """Wraps a camera opened early (to report a missing webcam precisely) so the engine's own
+    ``open()`` in prepare does not open the device a second time; after a ``close()`` (the
+    engine reopening a failed camera) ``open()`` opens it again."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self._open = False
+
+    def open(self) -> None:
+        if not self._open:
+            self._inner.open()
+            self._open = True
+
+    def close(self) -> None:
+        self._open = False
+        self._inner.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+def _open_camera(req: RunRequest) -> OpenOnceCamera:
+    from rehab.devices.camera import FileCamera, OpenCVCamera
+
+    spec = str(req.camera).strip()
+    if spec.isdigit():
+        camera = OpenOnceCamera(OpenCVCamera(int(spec)))
+    else:
+        camera = OpenOnceCamera(FileCamera(spec, realtime=not req.fast, loop=not req.fast))
+    try:
+        camera.open()
+    except CameraError as exc:
+        if spec.isdigit():
+            raise CameraError(
+                f"no camera at index {spec} ({exc.message})",
+                hint="connect a webcam, or use a video file as the camera: --camera FILE.mp4 "
+                "(for example: rehab demo --camera my_hand.mp4)",
+            ) from exc
+        raise
+    return camera
+
+
+def _new_session(req, loaded, devices, patient, resumed_from: str | None = None,
+                 start_step: int = 0):
+    from rehab.engine.session import Session
+    from rehab.engine.types import SessionOptions
+
+    options = SessionOptions(autopilot=req.autopilot, fast=req.fast,
+                             screenshots_dir=req.screenshots_dir, start_step=start_step)
+    if resumed_from is not None and hasattr(options, "resumed_from"):
+        options.resumed_from = resumed_from
+    return Session(loaded, devices, patient, options)
+
+
+def _resume_choice(req, store, patient_id, loaded, display, clock) -> tuple[str, int] | None:
+    """(session id, step) to resume from, or None to start afresh; asks on screen when needed."""
+    found = store.find_resumable(patient_id, loaded.sha256)
+    if found is None or req.resume is False:
+        return None
+    if req.resume or req.autopilot:
+        return found
+    _, step = found
+    total = len(loaded.protocol.flatten())
+    scene = TextScene(
+        title="Go on where you stopped?",
+        body=f"Your last session of {loaded.protocol.name} was interrupted at step "
+        f"{step + 1} of {total}.\n\nY = yes, go on from there\nN = no, start from the beginning",
+        footer="Press Y or N",
+    )
+    return found if ask_yes_no(display, clock, scene) else None
+
+
+def ask_yes_no(display: Display, clock: Clock, scene: object) -> bool:
+    """Show ``scene`` until Y (True) or N (False); ESC or closing the window count as no."""
+    display.show(scene)
+    while True:
+        for cmd in display.poll():
+            if cmd.kind == CommandKind.YES:
+                return True
+            if cmd.kind in (CommandKind.NO, CommandKind.QUIT, CommandKind.CLOSE):
+                return False
+        clock.sleep_until(clock.now() + POLL_S)
+
+
+def _guarded_run(session, devices, data_dir: Path, req: RunRequest):
+    """``session.run()``; any unexpected exception ends the session as aborted, is logged with
+    its traceback, shown calmly on screen, and re-raised as a RehabError naming the log."""
+    writer = devices.writer
+    try:
+        return session.run()
+    except RehabError:
+        if writer.begun:
+            _quiet(writer.end, "aborted")
+        raise
+    except Exception as exc:  # noqa: BLE001 - the last line of defence before the patient
+        log = write_crash_log(data_dir, exc)
+        if writer.begun:
+            _quiet(writer.end, "aborted")
+        _quiet(show_stopped, devices.display, devices.clock, req.autopilot)
+        raise RehabError(
+            "the session stopped because of an unexpected problem; everything recorded "
+            "until then is saved",
+            hint=f"the details are in {log}: please send that file to whoever supports rehab",
+        ) from exc
+
+
+def show_stopped(display: Display, clock: Clock, autopilot: bool) -> None:
+    """A calm screen after a crash; goes away on any key or after a few seconds."""
+    display.show(TextScene(
+        title="The session has stopped",
+        body="Something went wrong on the computer. It is not your fault.\n"
+        "Everything you did until now is saved.\nPlease tell your clinician.",
+        footer="Press any key to close",
+    ))
+    if autopilot or isinstance(clock, SimulatedClock):
+        return
+    end_t = clock.now() + CRASH_MESSAGE_S
+    while clock.now() < end_t:
+        if display.poll():
+            return
+        clock.sleep_until(clock.now() + POLL_S)
+
+
+def write_crash_log(data_dir: Path | None, exc: BaseException) -> Path:
+    """Write ``exc``'s traceback to ``DATA/logs/crash-YYYYmmdd-HHMMSS.log`` (owner-only)."""
+    folder = Path(data_dir or default_data_dir()) / "logs"
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    path = folder / f"crash-{stamp}-{os.getpid()}.log"
+    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    return path
+
+
+def _quiet(fn, *args) -> None:
+    try:
+        fn(*args)
+    except Exception:  # noqa: BLE001 - already handling a failure; do not mask it
+        pass
