@@ -1,0 +1,133 @@
+"""The execute step: countdown, live camera trial scored as it goes, then the result screen."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from rehab.devices.base import TrackedFrame, other_side
+from rehab.engine.context import StepContext
+from rehab.engine.scenes import CameraScene, ResultScene, TextScene
+from rehab.engine.scoring_seam import safe_score
+from rehab.engine.steps.camera_feed import camera_feed
+from rehab.protocol.models import ExecuteStep
+
+HIDDEN_HINT_S = 1.0  # show "hand not visible" once the hand has been missing this long
+HIDDEN_HINT = "Hand not visible - move it into view"
+
+TASK_TEXT = {
+    "open_close": "Open your hand wide, then close it into a fist.",
+    "finger_tap": "Tap your index finger on your thumb, as fast and as big as you can.",
+    "opposition": "Touch each fingertip to your thumb in turn.",
+    "reach_grasp": "Reach forward, grasp, and come back.",
+    "free": "Move your hand freely.",
+}
+
+
+def resolve_hand(choice: str, affected_side: str) -> str:
+    """Anatomical side to score: affected / unaffected; "both" scores the affected hand."""
+    return other_side(affected_side) if choice == "unaffected" else affected_side
+
+
+def run_execute(ctx: StepContext, step: ExecuteStep, reference: object | None) -> None:
+    defaults = ctx.protocol.defaults
+    choice = step.hand or defaults.hand
+    hand = resolve_hand(choice, ctx.patient.affected_side)
+    feedback = defaults.feedback if step.feedback is None else step.feedback
+    show_result = defaults.show_result if step.show_result is None else step.show_result
+    instruction = step.text or TASK_TEXT.get(step.task, "")
+    _countdown(ctx, f"Your turn: {hand} hand", instruction, defaults.countdown_s)
+    ctx.cue("start")
+    ctx.event("trial_started", task=step.task, hand=hand, hand_choice=choice)
+    frames = _capture(ctx, step, hand, instruction, feedback)
+    ctx.cue("stop")
+    scoring = ctx.scoring
+    score, headline, error = safe_score(scoring, frames, step.task, hand, reference)
+    ctx.record_trial(step.task, hand, score, frames)
+    if show_result:
+        _result_screen(ctx, step, hand, score, headline, error)
+
+
+def _countdown(ctx: StepContext, title: str, body: str, countdown_s: float) -> None:
+    if countdown_s <= 0:
+        return
+
+    def render(left: float | None) -> TextScene:
+        return TextScene(title=title, body=body, footer="Get ready", seconds_left=left,
+                         progress=ctx.progress)
+
+    ctx.hold(render, countdown_s)
+
+
+def _capture(ctx: StepContext, step: ExecuteStep, hand: str, caption: str,
+             feedback: bool) -> list[TrackedFrame]:
+    """Camera -> tracker -> live scorer -> screen, until target reps, time, or camera end."""
+    tracker = ctx.devices.tracker
+    scorer = ctx.scoring.live(step.task, hand)
+    frames: list[TrackedFrame] = []
+    last_seen_s = 0.0
+    for frame, elapsed in camera_feed(ctx, step.duration_s):
+        tf = tracker.track(frame) if tracker is not None else TrackedFrame(frame.captured_at, frame.index)
+        frames.append(tf)
+        live = scorer.update(tf)
+        if live.visible:
+            last_seen_s = elapsed
+        landmarks = _landmarks(live, tf, hand) if feedback else None
+        hint = HIDDEN_HINT if elapsed - last_seen_s > HIDDEN_HINT_S else None
+        left = None if step.duration_s is None else max(0.0, step.duration_s - elapsed)
+        scene = CameraScene(image=frame.image, landmarks=landmarks, caption=caption,
+                            reps=live.reps if feedback else None, target_reps=step.target_reps,
+                            seconds_left=left, hint=hint, progress=ctx.progress)
+        flip_t = ctx.show(scene)
+        ctx.event("frame_shown", frame=frame.index, captured_at=frame.captured_at, flip_t=flip_t,
+                  reps=live.reps, visible=bool(live.visible))
+        if step.target_reps is not None and live.reps >= step.target_reps:
+            ctx.event("target_reached", reps=live.reps)
+            break
+    return frames
+
+
+def _landmarks(live: Any, tf: TrackedFrame, hand: str) -> np.ndarray | None:
+    if getattr(live, "landmarks", None) is not None:
+        return live.landmarks
+    obs = tf.hand(hand)
+    return None if obs is None else np.asarray(obs.image)[:, :2]
+
+
+def _result_screen(ctx: StepContext, step: ExecuteStep, hand: str, score: dict[str, Any],
+                   headline: list[tuple[str, str]], error: str | None) -> None:
+    if error is not None:
+        lines: tuple[str, ...] = ("We could not see your hand well enough to score this one.",)
+    else:
+        lines = tuple(f"{label}: {value}" for label, value in headline)
+    comparison: tuple[str, ...] = ()
+    if step.compare_previous and ctx.devices.history is not None:
+        comparison = compare_lines(ctx.devices.history(step.task, hand), score)
+    scene = ResultScene(title="Well done", lines=lines, comparison=comparison,
+                        progress=ctx.progress)
+    ctx.screenshot_next("result")
+    ctx.hold(lambda _left: scene, until_continue=True)
+
+
+def compare_lines(previous: dict[str, Any] | None, today: dict[str, Any]) -> tuple[str, ...]:
+    """Knowledge of results: today's numbers beside the previous session's."""
+    if not previous:
+        return ("This is your first time with this exercise.",)
+    out = []
+    for key, value in today.items():
+        if key in ("task", "hand", "frames", "tracked_fraction") or key not in previous:
+            continue
+        before = previous[key]
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        if not isinstance(before, (int, float)):
+            continue
+        out.append(f"{key.replace('_', ' ')}: {_fmt(before)} last time, {_fmt(value)} today")
+        if len(out) == 3:
+            break
+    return tuple(out)
+
+
+def _fmt(value: float) -> str:
+    return str(value) if isinstance(value, int) else f"{value:.2f}"

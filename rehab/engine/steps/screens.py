@@ -1,0 +1,98 @@
+"""Step runners without a camera or a clip: instruction, rest, rate (and ratings), imagine."""
+
+from __future__ import annotations
+
+from rehab.devices.base import Command, CommandKind
+from rehab.engine.context import StepContext
+from rehab.engine.scenes import RatingScene, TextScene
+from rehab.protocol.models import ImagineStep, InstructionStep, RateStep, Rating, RestStep
+
+
+def run_instruction(ctx: StepContext, step: InstructionStep) -> None:
+    """Text until SPACE (or, with ``duration_s``, until that time has passed)."""
+    footer = "Press SPACE to continue"
+
+    def render(_left: float | None) -> TextScene:
+        return TextScene(title=step.title or "", body=step.text, footer=footer, progress=ctx.progress)
+
+    ctx.hold(render, step.duration_s, until_continue=True)
+
+
+def run_rest(ctx: StepContext, step: RestStep) -> None:
+    """A countdown; only the clinician key ends it early."""
+    body = step.text or "Relax your arm and hand."
+
+    def render(left: float | None) -> TextScene:
+        return TextScene(title="Rest", body=body, footer="", seconds_left=left, progress=ctx.progress)
+
+    ctx.hold(render, step.duration_s)
+
+
+def run_rate(ctx: StepContext, step: RateStep) -> None:
+    for rating in step.ratings:
+        ask_rating(ctx, rating, intro=step.text)
+
+
+def ask_rating(ctx: StepContext, rating: Rating, intro: str | None = None) -> int:
+    """One rating scale: arrows change the value, a number sets it, SPACE confirms.
+
+    Autopilot answers ``rating.autopilot_value``. The value is stored and the safety rules
+    are applied before this returns (SafetyStop may be raised).
+    """
+    question = f"{intro}\n{rating.prompt}" if intro else rating.prompt
+    selected: list[int | None] = [rating.autopilot_value if ctx.autopilot else None]
+    confirmed = [False]
+
+    def render(_left: float | None) -> RatingScene:
+        return RatingScene(question=question, lo=rating.lo, hi=rating.hi,
+                           anchors=rating.anchor_labels, selected=selected[0],
+                           progress=ctx.progress)
+
+    def on_command(c: Command) -> bool:
+        value = selected[0]
+        if c.kind in (CommandKind.UP, CommandKind.RIGHT):
+            selected[0] = rating.lo if value is None else min(rating.hi, value + 1)
+        elif c.kind in (CommandKind.DOWN, CommandKind.LEFT):
+            selected[0] = rating.lo if value is None else max(rating.lo, value - 1)
+        elif c.kind == CommandKind.NUMBER and c.value is not None:
+            if rating.lo <= c.value <= rating.hi:
+                selected[0] = c.value
+        elif c.kind == CommandKind.CONTINUE and value is not None:
+            confirmed[0] = True
+            return True
+        return False
+
+    if ctx.autopilot:
+        ctx.show(render(None))
+    else:
+        while not confirmed[0]:
+            ctx.hold(render, on_command=on_command)
+    value = selected[0]
+    assert value is not None  # set by autopilot or confirmed above
+    ctx.record_rating(rating.key, value)
+    return value
+
+
+def run_imagine(ctx: StepContext, step: ImagineStep) -> None:
+    """Imagery prompt; eyes-closed mode gives a dim screen between a start and a stop tone."""
+    if step.eyes_closed:
+        ctx.message("Imagine", f"{step.text}\n\nClose your eyes at the tone. "
+                    "Open them at the second tone.", "Press SPACE when you are ready")
+        ctx.cue("start")
+        ctx.event("eyes_closed_started")
+
+        def render(left: float | None) -> TextScene:
+            return TextScene(title="Eyes closed", body="Imagine the movement.", footer="",
+                             seconds_left=left, dim=True, progress=ctx.progress)
+
+        ctx.hold(render, step.duration_s)
+        ctx.cue("stop")
+        ctx.event("eyes_closed_ended")
+    else:
+        def render_open(left: float | None) -> TextScene:
+            return TextScene(title="Imagine", body=step.text, footer="", seconds_left=left,
+                             progress=ctx.progress)
+
+        ctx.hold(render_open, step.duration_s)
+    if step.rate_vividness:
+        ask_rating(ctx, Rating(scale="vividness"))

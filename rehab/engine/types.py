@@ -1,0 +1,156 @@
+"""Public data types of the session engine: options, devices, patient, result, lifecycle.
+
+The CLI builds real devices and passes them in ``Devices``; tests pass the fakes from
+``rehab.testing``. Nothing here opens anything.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from rehab.devices.base import Audio, Camera, Clock, Display, HandTracker, TrackedFrame
+from rehab.engine.writer import Event, SessionWriter
+
+
+class State(enum.Enum):
+    """Lifecycle of a session."""
+
+    PREPARING = "preparing"
+    RUNNING = "running"
+    PAUSED = "paused"
+    FINISHED = "finished"  # completed, or stopped calmly by a safety rule
+    ABORTED = "aborted"  # ended early by the person (ESC + YES, window closed) or by a failure
+
+
+@dataclass(frozen=True)
+class PatientInfo:
+    id: str
+    affected_side: str  # "left" | "right"
+
+
+@dataclass
+class SessionOptions:
+    """How to run (not what): the protocol says what.
+
+    Attributes:
+        autopilot: answer every prompt with the protocol's defaults, continue screens at once.
+        fast: simulated time. The clock passed in must jump on ``sleep_until``; a file camera is
+            read as fast as tracking allows and its own timestamps are that step's clock.
+        screenshots_dir: save ``NN_kind.png`` of the first frame of every step (and
+            ``NN_kind_result.png`` of the trial result screen).
+        start_step: 0-based index into ``protocol.flatten()`` to start from (resuming).
+        resumed_from: id of the interrupted session this one resumes (stored with it).
+    """
+
+    autopilot: bool = False
+    fast: bool = False
+    screenshots_dir: Path | None = None
+    start_step: int = 0
+    resumed_from: str | None = None
+
+
+class Clip(Protocol):
+    """A decoded action-observation clip, read sequentially (``OpenCVClip`` fits)."""
+
+    @property
+    def fps(self) -> float: ...
+
+    @property
+    def frame_count(self) -> int: ...
+
+    @property
+    def size(self) -> tuple[int, int]: ...
+
+    def read(self) -> Any:
+        """The next frame (BGR ndarray, or an object with ``.image``), or None at the end."""
+        ...
+
+    def seek(self, index: int) -> None: ...
+
+
+class ClipSource(Protocol):
+    def open(self, name: str) -> Clip:
+        """Open clip ``name`` (a file name in videos/); raises ClipError when it cannot."""
+        ...
+
+
+class ClipMeta(Protocol):
+    """What the engine needs from a clip's sidecar (``ClipInfo`` fits)."""
+
+    hand: str  # anatomical hand shown in the clip
+    reference_path: Path | None  # NAME.landmarks.npz, or None
+
+
+class LiveState(Protocol):
+    reps: int
+    visible: bool
+    landmarks: np.ndarray | None
+
+
+class LiveScorer(Protocol):
+    def update(self, tf: TrackedFrame) -> LiveState: ...
+
+
+class TrialScore(Protocol):
+    def to_dict(self) -> dict[str, Any]: ...
+
+    def headline(self) -> list[tuple[str, str]]: ...
+
+
+class Scoring(Protocol):
+    """The scoring seam: the real one wraps ``rehab.scoring``; tests may pass a fake."""
+
+    def live(self, task: str, hand: str) -> LiveScorer: ...
+
+    def score(
+        self, frames: Sequence[TrackedFrame], task: str, hand: str, reference: object | None
+    ) -> TrialScore: ...
+
+    def load_reference(self, path: Path) -> object | None: ...
+
+
+@dataclass
+class Devices:
+    """Every seam the engine talks to.
+
+    ``clip_info(name)`` gives a clip's sidecar (hand, reference_path); ``history(task, hand)``
+    gives the previous session's score dict for knowledge of results. ``scoring`` defaults to
+    ``rehab.scoring`` (imported when first needed).
+    """
+
+    clock: Clock
+    display: Display
+    audio: Audio
+    writer: SessionWriter
+    camera: Camera | None = None
+    tracker: HandTracker | None = None
+    clips: ClipSource | None = None
+    clip_info: Callable[[str], ClipMeta | None] | None = None
+    history: Callable[[str, str], dict | None] | None = None
+    scoring: Scoring | None = None
+
+
+@dataclass
+class SessionResult:
+    """What ``Session.run`` returns.
+
+    status: "completed", "aborted" or "stopped_by_safety_rule". The store only knows completed /
+    aborted, so a safety stop is stored as "aborted" with a ``safety_stop`` event saying why.
+    """
+
+    status: str
+    session_id: str | None = None
+    events: list[Event] = field(default_factory=list)
+    trials: list[dict[str, Any]] = field(default_factory=list)
+    ratings: list[dict[str, Any]] = field(default_factory=list)
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    stop_reason: str | None = None
+
+    def events_of(self, kind: str) -> list[Event]:
+        return [e for e in self.events if e.kind == kind]
