@@ -1,0 +1,131 @@
+"""Nothing recorded is lost: a writer process killed with SIGKILL at random points.
+
+The child prints a line only after each writer call has returned (i.e. committed). After each
+kill the database must pass ``PRAGMA integrity_check``, hold every reported event, step and trial,
+show the session as interrupted, and ``find_resumable`` must point at the first unfinished step.
+The next child resumes there, so the kills also exercise the resume chain.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import sqlalchemy as sa
+
+from rehab.store import Store, schema
+from rehab.store.fake import FAKE_SHA
+
+CHILD = r"""
+import sys
+from rehab.engine.writer import Event
+from rehab.store import Store
+from rehab.store.fake import fake_info, fake_score, hand_frames
+import random
+
+store = Store(sys.argv[1])
+total = 400
+res = store.find_resumable("P001", fake_info().protocol_sha256)
+prev, start = res if res else (None, 0)
+w = store.writer()
+sid = w.begin(fake_info(total_steps=total, resumed_from=prev, start_step=start))
+print("SESSION", sid, start, flush=True)
+rng = random.Random(start)
+for step in range(start, total):
+    for k in range(3):
+        w.event(Event(t=step + k / 10, kind="tick", step_index=step, data={"k": k}))
+        print("EVENT", step, k, flush=True)
+    if step % 3 == 0:
+        w.trial(step, "open_close", "left", fake_score("open_close", "left", rng), hand_frames(90, "left"))
+        print("TRIAL", step, flush=True)
+    if step % 5 == 0:
+        w.rating(step, "pain", step % 10, step + 0.5)
+        print("RATING", step, flush=True)
+    w.step(step, "execute", "completed", float(step), step + 0.9)
+    print("STEP", step, flush=True)
+w.end("completed")
+print("END", flush=True)
+"""
+
+KILLS = 10
+
+
+def _run_and_kill(data_dir: str, script: str, rng: random.Random) -> list[list[str]]:
+    proc = subprocess.Popen([sys.executable, script, data_dir], stdout=subprocess.PIPE, text=True)
+    lines: list[list[str]] = []
+    started = threading.Event()
+
+    def read() -> None:
+        for line in proc.stdout:
+            lines.append(line.split())
+            if line.startswith("SESSION"):
+                started.set()
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    assert started.wait(60), "child never began a session"
+    time.sleep(rng.uniform(0.02, 0.8))
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(30)
+    reader.join(30)
+    return lines
+
+
+def _check(store: Store, lines: list[list[str]]) -> tuple[str, int]:
+    sid, start = lines[0][1], int(lines[0][2])
+    assert lines[-1][0] != "END", "child finished before the kill; make the session longer"
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
+        ev = {(r.step_index, r.data_json) for r in conn.execute(
+            sa.select(schema.events).where(schema.events.c.session_id == sid))}
+        steps = set(conn.execute(sa.select(schema.steps.c.step_index).where(
+            schema.steps.c.session_id == sid)).scalars())
+        trials = conn.execute(sa.select(schema.trials.c.step_index, schema.trials.c.frames).where(
+            schema.trials.c.session_id == sid)).all()
+        n_frames = {t: conn.execute(sa.select(sa.func.count()).select_from(schema.trial_frames)
+                                    .join(schema.trials).where(schema.trials.c.session_id == sid,
+                                                               schema.trials.c.step_index == t)).scalar()
+                    for t, _ in trials}
+        ratings = set(conn.execute(sa.select(schema.ratings.c.step_index).where(
+            schema.ratings.c.session_id == sid)).scalars())
+    reported_steps = {int(x[1]) for x in lines if x[0] == "STEP"}
+    for x in lines:
+        if x[0] == "EVENT":
+            assert (int(x[1]), '{"k":' + x[2] + '}') in ev, f"lost event {x}"
+        elif x[0] == "TRIAL":
+            assert int(x[1]) in n_frames, f"lost trial {x}"
+        elif x[0] == "RATING":
+            assert int(x[1]) in ratings, f"lost rating {x}"
+    assert reported_steps <= steps
+    for step, frames in trials:  # a trial is whole or absent, never half-written
+        assert n_frames[step] == frames == 90
+    assert store.get_session(sid).status == "interrupted"
+    expected = start
+    while expected in steps:
+        expected += 1
+    assert expected >= (max(reported_steps) + 1 if reported_steps else start)
+    assert store.find_resumable("P001", FAKE_SHA) == (sid, expected)
+    return sid, expected
+
+
+def test_sigkill_at_random_points_loses_nothing(tmp_path):
+    script = tmp_path / "child.py"
+    script.write_text(CHILD)
+    data_dir = str(tmp_path / "data")
+    rng = random.Random(int(os.environ.get("REHAB_CRASH_SEED", "7")))
+    previous = None
+    for _ in range(KILLS):
+        lines = _run_and_kill(data_dir, str(script), rng)
+        store = Store(data_dir)  # opening marks the dead session interrupted
+        sid, next_step = _check(store, lines)
+        session = store.get_session(sid)
+        assert session.resumed_from == previous
+        previous = sid
+        store.close()
+    with Store(data_dir) as store:
+        assert len(store.sessions("P001")) == KILLS
