@@ -1,1 +1,110 @@
-"""Commands: protocol_cmds (placeholder until its area lands)."""
+"""Commands about protocol files and the machine: ``rehab validate``, ``rehab schema``, ``rehab doctor``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from rehab.cli.app import friendly_errors, main
+
+
+@main.command("validate")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--videos", "videos_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder the clips are looked up in (default: videos/ beside protocols/).")
+@friendly_errors
+def validate_cmd(files: tuple[Path, ...], videos_dir: Path | None) -> None:
+    """Check protocol FILES; print every problem as FILE:LINE:COL: CODE: message (how to fix).
+
+    Exit status 0 when every file is valid, 1 otherwise. Codes are listed in the README
+    ("Protocol files").
+
+    \b
+    Examples:
+      rehab validate protocols/*.yaml
+      rehab validate my_protocol.yaml --videos /data/clips
+    """
+    from rehab.protocol import check_protocol, load_protocol
+    from rehab.protocol.summary import summarize
+
+    bad = 0
+    for path in files:
+        issues = check_protocol(path, videos_dir)
+        for issue in issues:
+            click.echo(str(issue))
+        if issues:
+            bad += 1
+            plural = "s" if len(issues) != 1 else ""
+            click.echo(f"{path}: INVALID, {len(issues)} problem{plural}")
+            continue
+        loaded = load_protocol(path, videos_dir)
+        summary = summarize(loaded.protocol, _clip_durations(loaded.videos_dir))
+        click.echo(f"{path}: valid - {summary}")
+    if len(files) > 1:
+        click.echo(f"{len(files) - bad} of {len(files)} files valid")
+    sys.exit(1 if bad else 0)
+
+
+def _clip_durations(videos_dir: Path):
+    """Clip length from its sidecar, or None when the clip library cannot tell."""
+
+    def duration_s(name: str) -> float | None:
+        try:
+            from rehab.clips.library import ClipLibrary
+
+            return float(ClipLibrary(videos_dir).get(name).duration_s)
+        except Exception:  # a summary must never fail on a clip; validate already checked it
+            return None
+
+    return duration_s
+
+
+@main.command("schema")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to this file instead of printing.")
+@friendly_errors
+def schema_cmd(output: Path | None) -> None:
+    """Print the JSON Schema of protocol files, for editors that check YAML as you type.
+
+    \b
+    Examples:
+      rehab schema > rehab-protocol.schema.json
+      rehab schema -o .vscode/rehab-protocol.schema.json
+    Then, in VS Code with the YAML extension, put this first line in a protocol:
+      # yaml-language-server: $schema=rehab-protocol.schema.json
+    """
+    from rehab.protocol.schema import protocol_json_schema
+
+    text = json.dumps(protocol_json_schema(), indent=2, ensure_ascii=False)
+    if output is None:
+        click.echo(text)
+    else:
+        output.write_text(text + "\n", encoding="utf-8")
+        click.echo(f"wrote {output}")
+
+
+@main.command("doctor")
+@click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Session store folder to check (default: $REHAB_DATA or the user data folder).")
+@friendly_errors
+def doctor_cmd(data_dir: Path | None) -> None:
+    """Check that this machine can run a session: Python and packages, hand model, cameras,
+    display and audio, data folder, disk space. One line each; exit status 1 when something a
+    session needs is missing (no camera counts: use --camera FILE.mp4 then).
+
+    \b
+    Examples:
+      rehab doctor
+      SDL_VIDEODRIVER=x11 rehab doctor --data /srv/rehab
+    """
+    from rehab.doctor import exit_code, run_checks
+
+    checks = run_checks(data=data_dir)
+    for check in checks:
+        click.echo(check.line())
+    code = exit_code(checks)
+    click.echo("ready for a session" if code == 0 else "NOT ready: fix the FAIL lines above")
+    sys.exit(code)

@@ -1,0 +1,274 @@
+"""``rehab doctor``: checks that this machine can run a session, one line per check.
+
+Each check returns :class:`Check` (ok / warn / fail, a detail, what to do). The hardware-facing
+parts (camera probe, hand-model builder, SDL start-up, disk query) are passed in, so tests run
+them with fakes instead of depending on what hardware the test machine happens to have.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Literal
+
+from rehab.errors import RehabError
+from rehab.paths import data_dir
+
+Status = Literal["ok", "warn", "fail"]
+
+# (distribution, what it is for); all are dependencies in pyproject.toml
+PACKAGES: tuple[tuple[str, str], ...] = (
+    ("mediapipe", "hand tracking"),
+    ("opencv-contrib-python", "camera and video"),
+    ("pygame", "display, sound, input"),
+    ("numpy", "numbers"),
+    ("pandas", "CSV export"),
+    ("scipy", "signal filters"),
+    ("pydantic", "protocol validation"),
+    ("PyYAML", "protocol files"),
+    ("SQLAlchemy", "session store"),
+    ("click", "command line"),
+    ("platformdirs", "data folders"),
+    ("matplotlib", "review plots"),
+)
+# These ship their own cv2 module and overwrite MediaPipe's OpenCV when installed alongside it.
+CONFLICTING = ("opencv-python", "opencv-python-headless", "opencv-contrib-python-headless")
+MIN_FREE_BYTES = 200 * 1024**2  # a session with recorded video needs tens of MB
+LOW_FREE_BYTES = 2 * 1024**3
+NO_CAMERA_HINT = "connect a webcam, or use a video file as the camera: rehab demo --camera FILE.mp4"
+
+
+@dataclass(frozen=True)
+class Check:
+    """Result of one check."""
+
+    name: str
+    status: Status
+    detail: str
+    hint: str = ""
+
+    def line(self) -> str:
+        mark = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL"}[self.status]
+        text = f"{mark} {self.name:<13} {self.detail}"
+        return f"{text}\n     what to do: {self.hint}" if self.hint else text
+
+
+@dataclass
+class Probes:
+    """The parts that touch hardware or the system; tests replace them."""
+
+    version_of: Callable[[str], str] = metadata.version
+    hand_model: Callable[[str], Path] | None = None  # default: rehab.devices.tracker.ensure_hand_model
+    cameras: Callable[[], Sequence[Any]] | None = None  # default: rehab.devices.camera.probe_cameras
+    sdl: Callable[[], tuple[str, str | None]] | None = None  # (video driver, audio driver or None)
+    disk_free: Callable[[Path], int] = field(default=lambda p: shutil.disk_usage(p).free)
+
+
+def run_checks(probes: Probes | None = None, data: Path | None = None) -> list[Check]:
+    """Every check, in the order printed."""
+    probes = probes or Probes()
+    checks = [check_python()]
+    checks += check_packages(probes.version_of)
+    checks += check_hand_model(probes.hand_model)
+    checks.append(check_cameras(probes.cameras))
+    checks += check_sdl(probes.sdl)
+    folder = data if data is not None else data_dir()
+    checks.append(check_data_dir(folder))
+    checks.append(check_disk(folder, probes.disk_free))
+    return checks
+
+
+def exit_code(checks: Sequence[Check]) -> int:
+    """1 when anything a session needs is missing, else 0."""
+    return 1 if any(c.status == "fail" for c in checks) else 0
+
+
+def check_python() -> Check:
+    version = ".".join(map(str, sys.version_info[:3]))
+    if sys.version_info[:2] < (3, 10) or sys.version_info[:2] > (3, 12):
+        return Check("python", "fail", f"{version} at {sys.executable}", "use Python 3.10, 3.11 or 3.12")
+    return Check("python", "ok", f"{version} at {sys.executable}")
+
+
+def check_packages(version_of: Callable[[str], str]) -> list[Check]:
+    checks = []
+    for dist, purpose in PACKAGES:
+        try:
+            checks.append(Check(dist, "ok", f"{version_of(dist)} ({purpose})"))
+        except metadata.PackageNotFoundError:
+            checks.append(Check(dist, "fail", f"not installed ({purpose})", "pip install -e . (in the rehab folder)"))
+    for dist in CONFLICTING:
+        try:
+            found = version_of(dist)
+        except metadata.PackageNotFoundError:
+            continue
+        checks.append(Check(
+            dist, "warn", f"{found} is installed too; it overwrites the cv2 module MediaPipe needs",
+            f"pip uninstall {dist} && pip install --force-reinstall opencv-contrib-python",
+        ))  # fmt: skip
+    return checks
+
+
+def check_hand_model(ensure: Callable[[str], Path] | None) -> list[Check]:
+    if ensure is None:
+        try:
+            from rehab.devices.tracker import ensure_hand_model
+        except ImportError as exc:
+            return [Check("hand model", "fail", f"hand tracker not available yet ({exc})", "update rehab")]
+        ensure = ensure_hand_model
+    checks = []
+    for variant in ("full", "lite"):
+        try:
+            path = ensure(variant)
+        except RehabError as exc:
+            checks.append(Check(f"model {variant}", "fail", exc.message, exc.hint or ""))
+            continue
+        size_mb = path.stat().st_size / 1024**2 if path.is_file() else 0.0
+        checks.append(Check(f"model {variant}", "ok", f"{path} ({size_mb:.1f} MB, offline)"))
+    return checks
+
+
+def check_cameras(probe: Callable[[], Sequence[Any]] | None) -> Check:
+    if probe is None:
+        try:
+            from rehab.devices.camera import probe_cameras
+        except ImportError:
+            probe = _probe_with_opencv
+        else:
+            probe = probe_cameras
+    try:
+        found = [c for c in probe() if _get(c, "opened", True)]
+    except Exception as exc:  # a broken driver must not stop the other checks
+        return Check("camera", "fail", f"probing cameras failed: {exc}", NO_CAMERA_HINT)
+    if not found:
+        return Check("camera", "fail", "no camera opens (tried indexes 0-3)", NO_CAMERA_HINT)
+    parts = [
+        f"#{_get(c, 'index', '?')} {_get(c, 'width', 0)}x{_get(c, 'height', 0)} @ {float(_get(c, 'fps', 0) or 0):.0f} fps"
+        for c in found
+    ]
+    return Check("camera", "ok", ", ".join(parts) + " (use --camera N to choose)")
+
+
+def _get(item: Any, key: str, default: Any) -> Any:
+    return item.get(key, default) if isinstance(item, dict) else getattr(item, key, default)
+
+
+def _probe_with_opencv(max_index: int = 2) -> list[dict[str, Any]]:
+    import cv2
+
+    found = []
+    for index in range(max_index + 1):
+        cap = cv2.VideoCapture(index)
+        try:
+            if cap.isOpened():
+                found.append({
+                    "index": index, "opened": True,
+                    "width": int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)),
+                    "height": int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)),
+                    "fps": float(cap.get(cv2.CAP_PROP_FPS) or 0.0),
+                })  # fmt: skip
+        finally:
+            cap.release()
+    return found
+
+
+def start_sdl() -> tuple[str, str | None]:
+    """Start SDL video (and try audio) with the current environment; return the driver names."""
+    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+    import pygame
+
+    try:
+        with _quiet_stderr():  # SDL and ALSA print C-level warnings that are not ours to show
+            pygame.display.init()
+        video = pygame.display.get_driver()
+        try:
+            with _quiet_stderr():
+                pygame.mixer.init()
+        except pygame.error:
+            return video, None
+        return video, _audio_driver() or os.environ.get("SDL_AUDIODRIVER") or "default"
+    finally:
+        pygame.quit()
+
+
+@contextlib.contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """Silence file descriptor 2 (C libraries write there directly, bypassing sys.stderr)."""
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _audio_driver() -> str | None:
+    try:
+        from pygame._sdl2 import audio  # the only place pygame names the audio driver
+
+        return str(audio.get_current_audio_driver())  # type: ignore[attr-defined]
+    except Exception:  # private module: absent or changed in some pygame builds
+        return None
+
+
+def check_sdl(start: Callable[[], tuple[str, str | None]] | None) -> list[Check]:
+    try:
+        video, audio = (start or start_sdl)()
+    except Exception as exc:
+        return [Check("display", "fail", f"SDL video does not start: {exc}",
+                      "run on a desktop session, or set SDL_VIDEODRIVER (e.g. x11, wayland, windows)")]  # fmt: skip
+    checks = []
+    if video in ("dummy", "offscreen"):
+        checks.append(Check("display", "warn", f"SDL video driver '{video}': nothing will be visible",
+                            "unset SDL_VIDEODRIVER to see the session window"))  # fmt: skip
+    else:
+        checks.append(Check("display", "ok", f"SDL video driver '{video}'"))
+    if audio is None:
+        checks.append(Check("audio", "warn", "no audio device: sessions run without sound cues",
+                            "connect speakers/headphones or check the system sound settings"))  # fmt: skip
+    else:
+        checks.append(Check("audio", "ok", f"SDL audio driver '{audio}'"))
+    return checks
+
+
+def check_data_dir(folder: Path) -> Check:
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".doctor-", delete=True) as handle:
+            handle.write(b"ok")
+    except OSError as exc:
+        return Check("data folder", "fail", f"{folder} is not writable: {exc.strerror or exc}",
+                     "set REHAB_DATA (or --data) to a folder you can write")  # fmt: skip
+    if os.name == "posix" and folder.stat().st_mode & 0o077:
+        return Check("data folder", "warn", f"{folder} is readable by other users",
+                     f"patient data should be private: chmod 700 {folder}")  # fmt: skip
+    return Check("data folder", "ok", f"{folder} (writable, owner-only)")
+
+
+def check_disk(folder: Path, disk_free: Callable[[Path], int]) -> Check:
+    probe = folder
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    try:
+        free = disk_free(probe)
+    except OSError as exc:
+        return Check("disk", "warn", f"cannot tell free space: {exc}")
+    text = f"{free / 1024**3:.1f} GB free at {probe}"
+    if free < MIN_FREE_BYTES:
+        return Check("disk", "fail", text, "free some disk space (sessions and videos need room)")
+    if free < LOW_FREE_BYTES:
+        return Check("disk", "warn", text, "less than 2 GB left; recorded videos may not fit")
+    return Check("disk", "ok", text)
