@@ -1,0 +1,163 @@
+"""Rendered demonstration clips: the synthetic hand drawn into an mp4, with sidecar and reference.
+
+Until clinicians record real demonstrations, ``videos/`` ships these. For a rendered clip the
+landmarks the hand was drawn from are the reference trajectory: exact ground truth, no tracker
+involved. Output is deterministic (same code, same files).
+
+Example:
+    >>> render_demo("open_close", ClipLibrary("videos"))   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from rehab import __version__, synth
+from rehab.clips.library import ClipInfo, ClipLibrary, count_frames
+from rehab.clips.record import open_writer
+from rehab.clips.sidecar import ClipSidecar, load_sidecar, write_sidecar
+from rehab.devices.base import TrackedFrame
+from rehab.errors import ClipError
+
+DEFAULT_SIZE = (640, 360)
+DEFAULT_FPS = 30.0
+FOCAL_PX = 460.0  # a wide laptop-webcam field of view at 640 px wide; leaves a margin
+LABEL = "rendered demonstration"
+RENDER_SOURCE = f"rendered by rehab render-demo from the synthetic hand model (rehab {__version__})"
+GROUND_TRUTH_NOTE = "ground truth: the exact synthetic landmarks the clip was drawn from"
+
+
+@dataclass(frozen=True)
+class DemoSpec:
+    """One shipped demonstration: which synthetic motion, and what the clip is for."""
+
+    task: str
+    states: Callable[[float], list[synth.HandState]]  # fps -> ground-truth states
+    description: str
+    view: str = "third_person"
+
+
+def _wrist_flex_states(fps: float) -> list[synth.HandState]:
+    # Seen from straight ahead, flexion only foreshortens the hand; turning the hand 60 degrees
+    # about the vertical axis shows the wrist bending while the palm stays visible.
+    states = synth.wrist_flex_motion(cycles=2, freq_hz=0.5, amplitude_deg=45.0, fps=fps)
+    return [dataclasses.replace(s, orientation_deg=(s.orientation_deg[0], 60.0, 0.0)) for s in states]
+
+
+DEMOS: dict[str, DemoSpec] = {
+    "open_close": DemoSpec(
+        "open_close", lambda fps: synth.open_close_motion(cycles=3, freq_hz=0.5, fps=fps, rest_s=0.5),
+        "Open the hand fully, then close it into a fist; three slow cycles."),
+    "finger_tap": DemoSpec(
+        "finger_tap", lambda fps: synth.finger_tap_motion(freq_hz=2.0, duration_s=4.0, fps=fps),
+        "Tap the index finger on the thumb, opening wide each time; eight taps at 2 per second."),
+    "opposition": DemoSpec(
+        "opposition", lambda fps: synth.opposition_motion(touch_s=1.2, fps=fps),
+        "Touch the thumb to each fingertip in turn, index to little finger."),
+    "reach_grasp": DemoSpec(
+        "reach_grasp", lambda fps: synth.reach_motion(movement_s=2.0, rest_s=1.0, fps=fps),
+        "Reach forward, opening the hand, and close it around an imagined object."),
+    "wrist_flex": DemoSpec(
+        "wrist_flex", _wrist_flex_states,
+        "Bend the wrist forward and back with the hand open; two slow cycles."),
+}
+
+
+def demo_frames(name: str, fps: float = DEFAULT_FPS,
+                size: tuple[int, int] = DEFAULT_SIZE) -> list[TrackedFrame]:
+    """Ground-truth tracker frames (right hand) of demo ``name`` for a camera of ``size``."""
+    spec = _spec(name)
+    camera = synth.PinholeCamera(width=size[0], height=size[1], focal_px=FOCAL_PX * size[0] / 640)
+    return synth.to_frames(spec.states(fps), "right", synth.FrameOptions(camera=camera))
+
+
+def _spec(name: str) -> DemoSpec:
+    if name not in DEMOS:
+        raise ClipError(f"no rendered demonstration called {name!r}",
+                        hint=f"choose one of: {', '.join(DEMOS)} (or 'all')")
+    return DEMOS[name]
+
+
+def render_frames(frames: Sequence[TrackedFrame], size: tuple[int, int] = DEFAULT_SIZE,
+                  label: str = LABEL):
+    """BGR images of the hand in each frame (an empty background where it is absent)."""
+    from rehab.clips.draw import blank, draw_hand, draw_label
+
+    for tf in frames:
+        image = blank(size)
+        for obs in tf.hands:
+            draw_hand(image, obs.image)
+        draw_label(image, label)
+        yield image
+
+
+def write_video(path: Path, frames: Sequence[TrackedFrame], fps: float,
+                size: tuple[int, int] = DEFAULT_SIZE) -> int:
+    """Render ``frames`` into an mp4 at ``path``; returns the decoded frame count."""
+    writer = open_writer(path, fps, size)
+    try:
+        for image in render_frames(frames, size):
+            writer.write(image)
+    finally:
+        writer.release()
+    decoded, _ = count_frames(path)
+    if decoded != len(frames):
+        raise ClipError(f"rendered {path} decodes to {decoded} frames, expected {len(frames)}",
+                        hint="OpenCV's mp4v encoder misbehaved; check 'rehab doctor'")
+    return decoded
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def render_demo(name: str, library: ClipLibrary, *, fps: float = DEFAULT_FPS,
+                size: tuple[int, int] = DEFAULT_SIZE, force: bool = False,
+                today: dt.date | None = None) -> ClipInfo:
+    """Render demo ``name`` into ``library`` as NAME.mp4 + NAME.yaml + NAME.landmarks.npz.
+
+    Replaces an earlier rendered clip; a recorded clip of the same name needs ``force``.
+    The sidecar keeps its old date when the video comes out byte-identical.
+    """
+    spec = _spec(name)
+    clip_path, sidecar_path, ref_path = library.paths(name)
+    old_date = _guard_overwrite(sidecar_path, force)
+    frames = demo_frames(name, fps, size)
+    library.dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=library.dir, prefix=".render-") as tmp:
+        tmp_clip = Path(tmp) / clip_path.name
+        n = write_video(tmp_clip, frames, fps, size)
+        same = clip_path.is_file() and _digest(clip_path) == _digest(tmp_clip)
+        tmp_clip.replace(clip_path)
+    from rehab.scoring.reference import Reference
+
+    Reference.from_frames(frames, "right", fps=fps).save(ref_path)
+    sidecar = ClipSidecar(
+        task=spec.task, hand="right", view=spec.view, fps=fps, frames=n,
+        duration_s=round(n / fps, 3), width=size[0], height=size[1], source=RENDER_SOURCE,
+        date=old_date if (same and old_date) else (today or dt.date.today()), rendered=True,
+        reference=ref_path.name, reference_note=GROUND_TRUTH_NOTE, description=spec.description)
+    write_sidecar(sidecar_path, sidecar)
+    return library.get(name)
+
+
+def _guard_overwrite(sidecar_path: Path, force: bool) -> dt.date | None:
+    """The old sidecar's date; ClipError when it describes a recorded (not rendered) clip."""
+    if not sidecar_path.is_file():
+        return None
+    try:
+        old = load_sidecar(sidecar_path)
+    except ClipError:
+        if force:
+            return None
+        raise
+    if not old.rendered and not force:
+        raise ClipError(f"{sidecar_path.with_suffix('.mp4')} is a recorded clip, not a rendered one",
+                        hint="add --force to replace it with the rendered demonstration")
+    return old.date
