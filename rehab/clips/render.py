@@ -69,12 +69,12 @@ DEMOS: dict[str, DemoSpec] = {
 }
 
 
-def demo_frames(name: str, fps: float = DEFAULT_FPS,
-                size: tuple[int, int] = DEFAULT_SIZE) -> list[TrackedFrame]:
-    """Ground-truth tracker frames (right hand) of demo ``name`` for a camera of ``size``."""
-    spec = _spec(name)
+def demo_frames(task: str, fps: float = DEFAULT_FPS, size: tuple[int, int] = DEFAULT_SIZE,
+                hand: str = "right") -> list[TrackedFrame]:
+    """Ground-truth tracker frames of demo ``task`` for a camera of ``size``."""
+    spec = _spec(task)
     camera = synth.PinholeCamera(width=size[0], height=size[1], focal_px=FOCAL_PX * size[0] / 640)
-    return synth.to_frames(spec.states(fps), "right", synth.FrameOptions(camera=camera))
+    return synth.to_frames(spec.states(fps), hand, synth.FrameOptions(camera=camera))
 
 
 def _spec(name: str) -> DemoSpec:
@@ -117,18 +117,19 @@ def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def render_demo(name: str, library: ClipLibrary, *, fps: float = DEFAULT_FPS,
-                size: tuple[int, int] = DEFAULT_SIZE, force: bool = False,
-                today: dt.date | None = None) -> ClipInfo:
-    """Render demo ``name`` into ``library`` as NAME.mp4 + NAME.yaml + NAME.landmarks.npz.
+def render_demo(task: str, library: ClipLibrary, *, name: str | None = None, hand: str = "right",
+                fps: float = DEFAULT_FPS, size: tuple[int, int] = DEFAULT_SIZE,
+                force: bool = False, today: dt.date | None = None) -> ClipInfo:
+    """Render demo ``task`` into ``library`` as NAME.mp4 + NAME.yaml + NAME.landmarks.npz.
 
-    Replaces an earlier rendered clip; a recorded clip of the same name needs ``force``.
-    The sidecar keeps its old date when the video comes out byte-identical.
+    NAME defaults to the task. Replaces an earlier rendered clip; a recorded clip of the same
+    name needs ``force``. The sidecar keeps its old date when the video comes out byte-identical.
     """
-    spec = _spec(name)
+    spec = _spec(task)
+    name = name or task
     clip_path, sidecar_path, ref_path = library.paths(name)
     old_date = _guard_overwrite(sidecar_path, force)
-    frames = demo_frames(name, fps, size)
+    frames = demo_frames(task, fps, size, hand)
     library.dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=library.dir, prefix=".render-") as tmp:
         tmp_clip = Path(tmp) / clip_path.name
@@ -137,9 +138,9 @@ def render_demo(name: str, library: ClipLibrary, *, fps: float = DEFAULT_FPS,
         tmp_clip.replace(clip_path)
     from rehab.scoring.reference import Reference
 
-    Reference.from_frames(frames, "right", fps=fps).save(ref_path)
+    Reference.from_frames(frames, hand, fps=fps).save(ref_path)
     sidecar = ClipSidecar(
-        task=spec.task, hand="right", view=spec.view, fps=fps, frames=n,
+        task=spec.task, hand=hand, view=spec.view, fps=fps, frames=n,
         duration_s=round(n / fps, 3), width=size[0], height=size[1], source=RENDER_SOURCE,
         date=old_date if (same and old_date) else (today or dt.date.today()), rendered=True,
         reference=ref_path.name, reference_note=GROUND_TRUTH_NOTE, description=spec.description)
