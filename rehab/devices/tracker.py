@@ -26,7 +26,14 @@ from pathlib import Path
 import numpy as np
 
 from rehab.devices.async_tracking import AsyncTracker, track_pipelined
-from rehab.devices.base import Frame, HandObservation, Side, TrackedFrame, other_side
+from rehab.devices.base import (
+    Frame,
+    HandObservation,
+    HandTracker,
+    Side,
+    TrackedFrame,
+    other_side,
+)
 from rehab.devices.handmodel import ensure_hand_model
 from rehab.errors import TrackerError
 
@@ -38,6 +45,7 @@ __all__ = [
     "anatomical_side",
     "ensure_hand_model",
     "track_pipelined",
+    "track_video",
 ]
 
 # The ONE handedness convention. With the bundle built from the wheel's tflite files
@@ -281,3 +289,34 @@ class MediaPipeTracker:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def track_video(
+    path: str | os.PathLike,
+    tracker: HandTracker | None = None,
+    variant: str = "full",
+    model_path: str | os.PathLike | None = None,
+) -> list[TrackedFrame]:
+    """Track every frame of a video file in order (decoding overlapped with inference).
+
+    Frame times are ``index / fps`` of the file, exactly as a fast ``FileCamera`` gives them.
+    ``tracker`` defaults to a new ``MediaPipeTracker(variant, model_path)`` closed afterwards.
+
+    Raises:
+        CameraError: the file is missing or not a readable video.
+        TrackerError: the hand model could not be loaded.
+    """
+    from rehab.devices.camera import FileCamera, iter_frames
+
+    camera = FileCamera(path, realtime=False, loop=False)
+    camera.open()
+    own = tracker is None
+    try:
+        active = tracker if tracker is not None else MediaPipeTracker(variant, model_path)
+        try:
+            return list(track_pipelined(iter_frames(camera), active))
+        finally:
+            if own:
+                active.close()
+    finally:
+        camera.close()
