@@ -212,8 +212,8 @@ class StepContext:
     def _hold_paused(self, title: str, body: str, footer: str, resume_kinds: set[CommandKind]) -> Command:
         """Show an overlay and wait, time frozen, for a command in ``resume_kinds`` (or QUIT)."""
         under = self.last_scene
-        self.devices.display.show(Overlay(under=under, title=title, body=body, footer=footer))
         self._set_state(State.PAUSED)
+        self.devices.display.show(Overlay(under=under, title=title, body=body, footer=footer))
         began = self.clock.now()
         try:
             while True:

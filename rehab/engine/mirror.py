@@ -44,12 +44,26 @@ def split_view(image: np.ndarray, keep: str) -> np.ndarray:
     half = width // 2
     out = np.empty_like(image)
     if keep == "left":
-        out[:, : width - half] = image[:, : width - half]
-        out[:, width - half :] = image[:, :half][:, ::-1]
+        _copy(out[:, : width - half], image[:, : width - half])
+        _copy(out[:, width - half :], image[:, :half][:, ::-1])
     else:
-        out[:, half:] = image[:, half:]
-        out[:, :half] = image[:, width - half :][:, ::-1]
+        _copy(out[:, half:], image[:, half:])
+        _copy(out[:, :half], image[:, width - half :][:, ::-1])
     return out
+
+
+def _copy(dst: np.ndarray, src: np.ndarray) -> None:
+    """``dst[...] = src``, fast also when ``src`` runs backwards along the columns.
+
+    numpy copies a column-reversed (H, W, 3) array with an inner loop of 3 bytes per pixel,
+    which is slow (~15 ms at 1280x720); one channel at a time gives long inner loops along
+    the row instead (several times faster).
+    """
+    if src.ndim == 3 and src.strides[1] < 0:
+        for c in range(src.shape[2]):
+            dst[:, :, c] = src[:, :, c]
+    else:
+        dst[...] = src
 
 
 def mirror_image(image: np.ndarray, mode: str, unaffected_side: str) -> np.ndarray:

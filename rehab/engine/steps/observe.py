@@ -92,6 +92,7 @@ def _play_once(ctx: StepContext, clip: Any, step: ObserveStep, rep: int, start: 
         elapsed = ctx.active_now() - start
         due = math.floor(elapsed * rate + EPS)
         if due >= total:
+            stats["dropped"] += total - 1 - shown  # frames we were too late for at the end
             return
         if due <= shown:  # the current frame is still on time: sleep until the next is due
             ctx.sleep_active_until(start + (shown + 1) / rate)
@@ -99,6 +100,7 @@ def _play_once(ctx: StepContext, clip: Any, step: ObserveStep, rep: int, start: 
         image = cursor.read(due)
         if image is None:  # the clip held fewer frames than it claimed
             ctx.event("clip_ended_early", clip=step.clip, frame=due)
+            stats["dropped"] += due - shown - 1
             ctx.sleep_active_until(start + rep_s)
             return
         stats["dropped"] += due - shown - 1
