@@ -155,13 +155,19 @@ class ClipLibrary:
         try:
             sc = load_sidecar(sidecar_path)
         except ClipError as exc:
-            return [ClipProblem(sidecar_path, exc.message.split(": ", 1)[-1])]
+            return [ClipProblem(sidecar_path, _without_path(exc.message, sidecar_path))]
         if not clip.is_file():
             return [ClipProblem(sidecar_path, f"its clip {clip.name} is missing")]
         problems = list(_check_video(clip, sc))
         if sc.reference:
             problems.extend(_check_reference(self.dir / sc.reference, sc))
         return problems
+
+
+def _without_path(message: str, path: Path) -> str:
+    """A message about ``path`` without the path itself (the problem names it already)."""
+    head, sep, tail = message.partition(str(path))
+    return f"{head}{tail}".strip(" :") if sep else message
 
 
 def count_frames(path: Path) -> tuple[int, float]:
@@ -203,7 +209,8 @@ def load_reference(path: Path):
     try:
         return Reference.load(path)
     except Exception as exc:  # noqa: BLE001 - numpy/zip raise many types; the user needs the file
-        raise ClipError(f"landmark file {path} cannot be read ({exc})",
+        reason = _without_path(getattr(exc, "message", str(exc)), path)
+        raise ClipError(f"cannot read landmark file {path}: {reason}",
                         hint="re-create it with 'rehab record' or 'rehab render-demo'") from exc
 
 
@@ -214,7 +221,7 @@ def _check_reference(path: Path, sc: ClipSidecar) -> Iterable[ClipProblem]:
     try:
         ref = load_reference(path)
     except ClipError as exc:
-        yield ClipProblem(path, exc.message.split(f"{path} ", 1)[-1])
+        yield ClipProblem(path, _without_path(exc.message, path))
         return
     n = len(ref.t)
     if abs(n - sc.frames) > FRAME_TOLERANCE:

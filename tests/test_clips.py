@@ -1,0 +1,325 @@
+"""Clip library, sidecars, mirroring rule, rendered demo clips and the recording core (no MediaPipe)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from rehab import synth
+from rehab.cli import main
+from rehab.clips.library import ClipLibrary, count_frames, needs_mirror
+from rehab.clips.record import choose_hand, record_clip, verify_hand
+from rehab.clips.render import DEMOS, demo_frames, render_demo, render_frames
+from rehab.errors import ClipError
+from rehab.paths import shipped_videos_dir
+from rehab.scoring.reference import Reference
+from rehab.testing import FakeCamera, FakeTracker, ReplayTracker
+
+SHIPPED = ("open_close", "finger_tap", "opposition", "reach_grasp", "wrist_flex")
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory) -> ClipLibrary:
+    """One rendered demo (the shortest) in a module-wide library; tests copy it before editing."""
+    lib = ClipLibrary(tmp_path_factory.mktemp("rendered"))
+    render_demo("reach_grasp", lib)
+    return lib
+
+
+def _copy(lib: ClipLibrary, tmp_path: Path) -> ClipLibrary:
+    dest = tmp_path / "videos"
+    shutil.copytree(lib.dir, dest)
+    return ClipLibrary(dest)
+
+
+# ---------------------------------------------------------------- mirroring rule
+
+@pytest.mark.parametrize("clip_hand, affected, match, expected", [
+    ("right", "left", True, True),
+    ("right", "right", True, False),
+    ("left", "right", True, True),
+    ("left", "left", True, False),
+    ("right", "left", False, False),
+    ("left", "right", False, False),
+])
+def test_needs_mirror_truth_table(clip_hand, affected, match, expected):
+    assert needs_mirror(clip_hand, affected, match) is expected
+
+
+# ---------------------------------------------------------------- shipped clips
+
+def test_shipped_clips_are_all_there_and_check_clean():
+    lib = ClipLibrary(shipped_videos_dir())
+    assert set(SHIPPED) <= set(lib.names())
+    assert lib.check() == []
+    for name in SHIPPED:
+        info = lib.get(f"{name}.mp4")
+        assert info.rendered and info.hand == "right" and info.reference_path is not None
+        assert 3.0 <= info.duration_s <= 8.0, name
+        assert "ground truth" in (info.reference_note or "")
+
+
+def test_shipped_clips_stay_small():
+    files = list(shipped_videos_dir().iterdir())
+    assert all(f.stat().st_size < 500_000 for f in files if f.suffix == ".mp4")
+    assert sum(f.stat().st_size for f in files) < 3_000_000
+
+
+def test_shipped_clips_match_the_renderer():
+    """The committed clips are what `rehab render-demo` makes now (regenerate after changes)."""
+    for name in SHIPPED:
+        info = ClipLibrary(shipped_videos_dir()).get(name)
+        ref = Reference.load(info.reference_path)
+        truth = Reference.from_frames(demo_frames(name, info.fps), "right", fps=info.fps)
+        assert len(ref) == info.frames == len(truth)
+        np.testing.assert_allclose(ref.image, truth.image, atol=1e-5, err_msg=name)
+
+
+# ---------------------------------------------------------------- rendering
+
+def test_render_is_deterministic(rendered, tmp_path):
+    again = ClipLibrary(tmp_path)
+    render_demo("reach_grasp", again)
+    first, second = rendered.get("reach_grasp"), again.get("reach_grasp")
+    assert first.path.read_bytes() == second.path.read_bytes()
+    a, b = Reference.load(first.reference_path), Reference.load(second.reference_path)
+    np.testing.assert_array_equal(a.image, b.image)
+    np.testing.assert_array_equal(a.world, b.world)
+    assert first.sidecar_path.read_text() == second.sidecar_path.read_text()
+
+
+def test_rendered_clip_decodes_with_the_sidecar_frame_count(rendered):
+    info = rendered.get("reach_grasp")
+    n, fps = count_frames(info.path)
+    assert n == info.frames == len(demo_frames("reach_grasp"))
+    assert fps == pytest.approx(30.0)
+    assert info.path.stat().st_size < 400_000
+
+
+def test_rendered_hand_is_drawn_where_the_landmarks_are():
+    frames = demo_frames("open_close")
+    image = next(render_frames([frames[0]]))
+    h, w = image.shape[:2]
+    background = image[5, w // 2].astype(int)
+    for x, y, _ in frames[0].hands[0].image[[0, 9]]:  # wrist and middle knuckle: skin, not background
+        assert np.abs(image[int(y * h), int(x * w)].astype(int) - background).sum() > 30
+    assert np.abs(image[h // 2, 10].astype(int) - background).sum() == 0  # left edge: empty
+
+
+def test_render_left_hand_mirrors_the_right(tmp_path):
+    right, left = demo_frames("open_close", hand="right"), demo_frames("open_close", hand="left")
+    # index knuckle right of the little finger's for a right hand, palm to an unmirrored camera
+    across_r = right[0].hands[0].image[5, 0] - right[0].hands[0].image[17, 0]
+    across_l = left[0].hands[0].image[5, 0] - left[0].hands[0].image[17, 0]
+    assert across_r > 0 > across_l
+    info = render_demo("open_close", ClipLibrary(tmp_path), name="oc_left", hand="left")
+    assert info.hand == "left" and Reference.load(info.reference_path).hand == "left"
+
+
+def test_render_refuses_to_replace_a_recorded_clip(rendered, tmp_path):
+    lib = _copy(rendered, tmp_path)
+    data = yaml.safe_load(lib.paths("reach_grasp")[1].read_text())
+    data["rendered"] = False
+    lib.paths("reach_grasp")[1].write_text(yaml.safe_dump(data))
+    with pytest.raises(ClipError, match="recorded clip"):
+        render_demo("reach_grasp", lib)
+    assert render_demo("reach_grasp", lib, force=True).rendered
+
+
+def test_unknown_demo_is_a_clear_error(tmp_path):
+    with pytest.raises(ClipError, match="no rendered demonstration called 'juggle'") as exc:
+        render_demo("juggle", ClipLibrary(tmp_path))
+    assert "open_close" in exc.value.hint
+
+
+# ---------------------------------------------------------------- library check
+
+def test_check_catches_a_broken_sidecar(rendered, tmp_path):
+    lib = _copy(rendered, tmp_path)
+    sidecar = lib.paths("reach_grasp")[1]
+    sidecar.write_text(sidecar.read_text().replace("hand: right", "hand: rigth") + "colour: blue\n")
+    problems = [str(p) for p in lib.check()]
+    assert len(problems) == 1
+    assert "reach_grasp.yaml" in problems[0] and "hand" in problems[0] and "rigth" in problems[0]
+    assert "colour: unknown field" in problems[0]
+    with pytest.raises(ClipError, match="reach_grasp.yaml"):
+        lib.get("reach_grasp")
+
+
+def test_check_catches_bad_yaml_with_its_line(rendered, tmp_path):
+    lib = _copy(rendered, tmp_path)
+    lib.paths("reach_grasp")[1].write_text("task: open_close\nhand: [right\n")
+    (problem,) = lib.check()
+    assert "not valid YAML" in str(problem) and "line" in str(problem)
+
+
+def test_check_catches_a_missing_clip(rendered, tmp_path):
+    lib = _copy(rendered, tmp_path)
+    lib.paths("reach_grasp")[0].unlink()
+    (problem,) = lib.check()
+    assert "reach_grasp.mp4 is missing" in str(problem)
+    with pytest.raises(ClipError, match="not found"):
+        lib.get("reach_grasp")
+
+
+def test_check_catches_a_clip_without_sidecar(rendered, tmp_path):
+    lib = _copy(rendered, tmp_path)
+    shutil.copy(lib.paths("reach_grasp")[0], lib.dir / "extra.mp4")
+    (problem,) = lib.check()
+    assert "extra.mp4" in str(problem) and "no sidecar" in str(problem)
+
+
+def test_check_catches_a_truncated_trajectory(rendered, tmp_path):
+    lib = _copy(rendered, tmp_path)
+    ref_path = lib.paths("reach_grasp")[2]
+    ref = Reference.load(ref_path)
+    n = len(ref) - 10
+    Reference(ref.t[:n], ref.image[:n], ref.world[:n], ref.present[:n], ref.hand, ref.fps).save(ref_path)
+    (problem,) = lib.check()
+    assert f"has {n} frames but the clip has {len(ref)}" in str(problem)
+
+
+def test_check_catches_a_damaged_trajectory_and_video(rendered, tmp_path):
+    lib = _copy(rendered, tmp_path)
+    clip, _, ref_path = lib.paths("reach_grasp")
+    ref_path.write_bytes(b"not a zip")
+    clip.write_bytes(clip.read_bytes()[:2000])
+    text = "\n".join(str(p) for p in lib.check())
+    assert "reach_grasp.landmarks.npz" in text and "reach_grasp.mp4" in text
+
+
+def test_check_catches_a_frame_count_mismatch(rendered, tmp_path):
+    lib = _copy(rendered, tmp_path)
+    sidecar = lib.paths("reach_grasp")[1]
+    sidecar.write_text(sidecar.read_text().replace("frames: 120", "frames: 150"))
+    text = "\n".join(str(p) for p in lib.check())
+    assert "decodes to 120 frames but its sidecar says 150" in text
+
+
+# ---------------------------------------------------------------- CLI
+
+def test_cli_lists_and_checks(rendered, tmp_path):
+    lib = _copy(rendered, tmp_path)
+    runner = CliRunner()
+    out = runner.invoke(main, ["clips", "--library", str(lib.dir)])
+    assert out.exit_code == 0, out.output
+    assert "reach_grasp.mp4" in out.output and "rendered, reference" in out.output
+    ok = runner.invoke(main, ["clips", "check", "--library", str(lib.dir)])
+    assert ok.exit_code == 0 and "all good" in ok.output
+    lib.paths("reach_grasp")[2].unlink()
+    bad = runner.invoke(main, ["clips", "check", "--library", str(lib.dir)])
+    assert bad.exit_code == 1
+    assert "reach_grasp.landmarks.npz" in bad.output and "missing" in bad.output
+
+
+def test_cli_render_demo(tmp_path):
+    out = CliRunner().invoke(main, ["render-demo", "reach_grasp", "--library", str(tmp_path)])
+    assert out.exit_code == 0, out.output
+    assert ClipLibrary(tmp_path).check() == []
+    bad = CliRunner().invoke(main, ["render-demo", "juggle", "--library", str(tmp_path)])
+    assert bad.exit_code == 1 and "no rendered demonstration" in bad.output
+
+
+def test_every_clip_command_has_an_example():
+    for args in (["clips"], ["clips", "check"], ["record"], ["render-demo"]):
+        out = CliRunner().invoke(main, [*args, "--help"])
+        assert out.exit_code == 0 and "Examples:" in out.output, args
+
+
+# ---------------------------------------------------------------- recording core (fakes)
+
+def _frames_from(lib: ClipLibrary, name: str) -> list[np.ndarray]:
+    import cv2
+
+    cap = cv2.VideoCapture(str(lib.get(name).path))
+    images = []
+    while True:
+        ok, image = cap.read()
+        if not ok:
+            return images
+        images.append(image)
+
+
+def test_record_from_a_file_camera_writes_clip_sidecar_and_reference(rendered, tmp_path):
+    images = _frames_from(rendered, "reach_grasp")
+    truth = demo_frames("reach_grasp")
+    camera = FakeCamera(images, size=(640, 360), fps=30.0, name="fake file")
+    camera.open()
+    lib = ClipLibrary(tmp_path / "videos")
+    result = record_clip(camera, ReplayTracker(truth), lib, "my_reach", task="reach_grasp")
+    info = result.info
+    assert (info.frames, info.fps, info.hand, info.rendered) == (len(images), 30.0, "right", False)
+    assert lib.check() == []
+    ref = Reference.load(info.reference_path)
+    np.testing.assert_allclose(ref.image, Reference.from_frames(truth, "right").image, atol=1e-6)
+    assert result.hand_counts == {"left": 0, "right": len(images)}
+    assert "fake file" in lib.get("my_reach").source
+
+
+def test_record_never_overwrites_without_force(rendered, tmp_path):
+    lib = _copy(rendered, tmp_path)
+    before = lib.paths("reach_grasp")[0].read_bytes()
+    camera = FakeCamera(count=5)
+    camera.open()
+    with pytest.raises(ClipError, match="already exists"):
+        record_clip(camera, FakeTracker(), lib, "reach_grasp", task="reach_grasp")
+    assert lib.paths("reach_grasp")[0].read_bytes() == before
+    record_clip(camera, FakeTracker(), lib, "reach_grasp", task="reach_grasp", force=True)
+    assert lib.get("reach_grasp").frames == 5 and not lib.get("reach_grasp").rendered
+
+
+def test_record_duration_limits_and_stop_callback(tmp_path):
+    lib = ClipLibrary(tmp_path)
+    camera = FakeCamera(count=100, fps=25.0)
+    camera.open()
+    info = record_clip(camera, FakeTracker(), lib, "short", task="open_close", duration_s=1.0).info
+    assert info.frames == 25 and info.duration_s == pytest.approx(1.0)
+    seen = []
+    stop_at_ten = lambda frame, tf: seen.append(frame.index) or len(seen) < 10  # noqa: E731
+    camera.open()
+    info = record_clip(camera, FakeTracker(), lib, "stopped", task="open_close",
+                       on_frame=stop_at_ten).info
+    assert info.frames == 10 == len(seen)
+
+
+def test_record_picks_the_hand_seen_most_or_the_one_given(tmp_path):
+    lib = ClipLibrary(tmp_path)
+    both = FakeTracker(hands=("left", "right"), visible=lambda i: True)
+    camera = FakeCamera(count=12)
+    camera.open()
+    r = record_clip(camera, both, lib, "given", task="free", hand="left")
+    assert r.info.hand == "left" and Reference.load(r.info.reference_path).hand == "left"
+    left_only = synth.open_close(cycles=1, hand="left")[:12]
+    assert choose_hand(left_only, None)[0] == "left"
+    mostly_right = [*synth.open_close(cycles=1)[:8], *left_only[:3]]
+    assert choose_hand(mostly_right, None) == ("right", {"left": 3, "right": 8})
+
+
+def test_record_without_any_hand_keeps_the_clip_and_warns(tmp_path):
+    lib = ClipLibrary(tmp_path)
+    camera = FakeCamera(count=8)
+    camera.open()
+    r = record_clip(camera, FakeTracker(visible=lambda i: False), lib, "empty", task="free")
+    assert r.info.reference_path is None and r.info.frames == 8
+    assert any("no hand" in w for w in r.warnings)
+    assert lib.check() == []
+
+
+# ---------------------------------------------------------------- verify_hand
+
+def test_verify_hand_agrees_disagrees_or_cannot_tell(rendered):
+    info = rendered.get("reach_grasp")
+    assert verify_hand(info, FakeTracker(hands=("right",))) is None
+    warning = verify_hand(info, FakeTracker(hands=("left",)))
+    assert "sidecar says hand: right" in warning and "left" in warning
+    nothing = verify_hand(info, FakeTracker(visible=lambda i: False))
+    assert "no hand detected, cannot verify" in nothing
+
+
+def test_demos_cover_the_shipped_names():
+    assert set(DEMOS) == set(SHIPPED)
