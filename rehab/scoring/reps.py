@@ -1,0 +1,117 @@
+"""Repetition counting with hysteresis: open/close cycles, finger taps, thumb-finger touches."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+OPEN_CLOSE_MIN_SWING = 0.2  # hand sizes of finger extension; below it nothing is counted
+TAP_MIN_SWING = 0.1  # hand sizes of thumb-index aperture
+SWING_FRACTION = 0.3  # of the trial's robust range (2nd-98th percentile)
+TOUCH_ENTER, TOUCH_EXIT = 0.3, 0.45  # hand sizes, thumb tip to finger tip
+
+
+@dataclass(frozen=True)
+class Swing:
+    """One confirmed movement between extremes of a signal (indices into it)."""
+
+    rising: bool  # True: trough -> peak (opening); False: peak -> trough (closing)
+    start: int  # index of the extreme it leaves
+    end: int  # index of the extreme it reaches (the last one may not be final)
+    amplitude: float  # |x[end] - x[start]|
+
+
+def swings(x: np.ndarray, h: float) -> list[Swing]:
+    """Alternating swings of ``x`` found by hysteresis relative to the last extreme.
+
+    A rise is confirmed when x exceeds the lowest value since the last peak by ``h``; a fall
+    when x drops ``h`` below the highest value since the last trough. Wiggles smaller than ``h``
+    never count, however slowly the signal drifts. NaN samples are skipped.
+    """
+    out: list[Swing] = []
+    lo_i = hi_i = -1
+    mode = 0  # 0 not yet moved, +1 rising (tracking a peak), -1 falling (tracking a trough)
+    for i, v in enumerate(x):
+        if np.isnan(v):
+            continue
+        if lo_i < 0:
+            lo_i = hi_i = i
+        if mode >= 0 and v > x[hi_i]:
+            hi_i = i
+        if mode <= 0 and v < x[lo_i]:
+            lo_i = i
+        if mode == 1 and hi_i == i:
+            out[-1] = Swing(True, out[-1].start, i, 0.0)
+        elif mode == -1 and lo_i == i:
+            out[-1] = Swing(False, out[-1].start, i, 0.0)
+        elif mode != 1 and v >= x[lo_i] + h:
+            mode, hi_i = 1, i
+            out.append(Swing(True, lo_i, i, 0.0))
+        elif mode != -1 and v <= x[hi_i] - h:
+            mode, lo_i = -1, i
+            out.append(Swing(False, hi_i, i, 0.0))
+    return [Swing(s.rising, s.start, s.end, float(abs(x[s.end] - x[s.start]))) for s in out]
+
+
+def swing_threshold(x: np.ndarray, min_swing: float, fraction: float = SWING_FRACTION) -> float:
+    """h = max(min_swing, fraction * (p98 - p2)) of the signal (NaN ignored)."""
+    v = x[~np.isnan(x)]
+    if len(v) == 0:
+        return min_swing
+    p2, p98 = np.percentile(v, [2, 98])
+    return max(min_swing, fraction * float(p98 - p2))
+
+
+def count_open_close(t: np.ndarray, ext: np.ndarray) -> dict[str, Any]:
+    """Open/close repetitions from the finger-extension signal (hand sizes).
+
+    openings = confirmed rises, closings = confirmed falls, repetitions = complete
+    closed -> open -> closed cycles = falls that follow a rise (a hand that only opens once gives
+    0 repetitions and 1 opening). Amplitudes are the swings' extreme-to-extreme sizes;
+    mean_cycle_s is the mean time between successive closings.
+    """
+    sw = swings(ext, swing_threshold(ext, OPEN_CLOSE_MIN_SWING))
+    rises = [s for s in sw if s.rising]
+    falls = [s for s in sw if not s.rising]
+    cycles = [s for k, s in enumerate(sw) if not s.rising and k > 0 and sw[k - 1].rising]
+    closed_at = np.array([t[c.end] for c in cycles])
+    # cycle time: between successive closings; a single cycle runs from its trough to trough
+    durations = np.diff(closed_at) if len(cycles) > 1 else \
+        np.array([t[c.end] - t[sw[sw.index(c) - 1].start] for c in cycles])
+    return {
+        "repetitions": len(cycles), "openings": len(rises), "closings": len(falls),
+        "mean_cycle_s": _r(np.mean(durations)) if len(durations) else None,
+        "opening_amplitude": _r(np.median([s.amplitude for s in rises])) if rises else None,
+        "max_extension": _r(np.nanmax(ext)) if len(ext) else None,
+        "events": [{"t": _r(t[s.end], 3), "kind": "open" if s.rising else "close"} for s in sw],
+    }
+
+
+def _r(v: Any, nd: int = 3) -> float:
+    return round(float(v), nd)
+
+
+def touches(dist: np.ndarray, enter: float = TOUCH_ENTER,
+            exit_: float = TOUCH_EXIT) -> list[tuple[int, int, int]]:
+    """Thumb-to-finger touches from distances (M, 4) in hand sizes.
+
+    A touch of finger k starts when its distance falls below ``enter`` and is the nearest
+    finger, and ends when it rises above ``exit_`` (hysteresis). Returns (finger, start, end).
+    """
+    out: list[tuple[int, int, int]] = []
+    current, start = -1, 0
+    for i, row in enumerate(dist):
+        if np.isnan(row).any():
+            continue
+        if current >= 0 and row[current] > exit_:
+            out.append((current, start, i))
+            current = -1
+        if current < 0:
+            k = int(np.argmin(row))
+            if row[k] < enter:
+                current, start = k, i
+    if current >= 0:
+        out.append((current, start, len(dist) - 1))
+    return out
