@@ -1,0 +1,265 @@
+"""Hand tracker: model bundle, anatomical handedness, async/pipelined running, real footage."""
+
+from __future__ import annotations
+
+import threading
+import time
+import zipfile
+
+import cv2
+import numpy as np
+import pytest
+from conftest import fixture_path
+
+from rehab.devices import handmodel
+from rehab.devices.base import Frame, HandObservation, TrackedFrame
+from rehab.devices.camera import FileCamera, iter_frames
+from rehab.devices.handmodel import DETECTOR_MEMBER, LANDMARKS_MEMBER, ensure_hand_model
+from rehab.devices.tracker import (
+    RAW_LABEL_IS_ANATOMICAL_WHEN_UNMIRRORED,
+    AsyncTracker,
+    HandednessSmoother,
+    MediaPipeTracker,
+    anatomical_side,
+    track_pipelined,
+)
+from rehab.errors import TrackerError
+
+# ---------------------------------------------------------------- model bundle
+
+
+def test_bundle_is_built_from_the_wheel_into_the_cache(tmp_path):
+    path = ensure_hand_model("lite")
+    assert path.is_file() and "lite" in path.name
+    with zipfile.ZipFile(path) as zf:
+        assert set(zf.namelist()) == {DETECTOR_MEMBER, LANDMARKS_MEMBER}
+        assert all(info.compress_type == zipfile.ZIP_STORED for info in zf.infolist())
+        # The palm detector is always the full one (the lite one fails to load).
+        detector, _ = handmodel.wheel_model_files("lite")
+        assert zf.getinfo(DETECTOR_MEMBER).file_size == detector.stat().st_size
+    mtime = path.stat().st_mtime_ns
+    assert ensure_hand_model("lite") == path and path.stat().st_mtime_ns == mtime  # cached
+    assert ensure_hand_model("full") != path
+    assert not list(path.parent.glob("*.tmp"))
+
+
+def test_a_corrupt_cached_bundle_is_rebuilt(tmp_path):
+    path = ensure_hand_model("lite", cache=tmp_path)
+    path.write_bytes(b"half a zip")
+    assert ensure_hand_model("lite", cache=tmp_path) == path
+    assert zipfile.is_zipfile(path)
+
+
+def test_given_model_path_is_used_or_rejected(tmp_path, monkeypatch):
+    built = ensure_hand_model("lite", cache=tmp_path)
+    assert ensure_hand_model("full", model_path=built) == built
+    monkeypatch.setenv(handmodel.MODEL_ENV, str(built))
+    assert ensure_hand_model("full") == built
+    with pytest.raises(TrackerError, match="does not exist"):
+        ensure_hand_model(model_path=tmp_path / "missing.task")
+    not_a_bundle = tmp_path / "x.task"
+    not_a_bundle.write_text("nope")
+    with pytest.raises(TrackerError, match="not a MediaPipe hand_landmarker"):
+        ensure_hand_model(model_path=not_a_bundle)
+
+
+def test_no_model_anywhere_is_a_clear_error(monkeypatch):
+    monkeypatch.setattr(handmodel, "wheel_model_files", lambda variant: None)
+    with pytest.raises(TrackerError) as info:
+        ensure_hand_model("full")
+    assert "no hand model" in info.value.message and ".task" in info.value.hint
+    with pytest.raises(TrackerError, match="unknown hand model"):
+        ensure_hand_model("huge")
+
+
+# ---------------------------------------------------------------- handedness
+
+
+def test_one_convention_maps_raw_labels_to_anatomical_sides():
+    same = "right" if RAW_LABEL_IS_ANATOMICAL_WHEN_UNMIRRORED else "left"
+    assert anatomical_side("Right", flipped=False) == same
+    assert anatomical_side("Right", flipped=True) != same
+    assert anatomical_side("Left", flipped=False) != same
+    with pytest.raises(TrackerError):
+        anatomical_side("Up", flipped=False)
+
+
+def _obs(side: str, conf: float, x: float = 0.5, t: float = 0.0) -> HandObservation:
+    image = np.full((21, 3), 0.5)
+    image[:, 0] = x
+    return HandObservation(t=t, hand=side, confidence=conf, image=image, world=np.zeros((21, 3)))
+
+
+def test_smoother_keeps_a_followed_hand_on_its_side():
+    smoother = HandednessSmoother()
+    sides = []
+    for i in range(30):
+        label = "left" if 12 <= i < 18 else "right"  # a burst of confident wrong labels
+        (hand,) = smoother.update(i / 30, [_obs(label, 0.9, x=0.5 + i * 0.002)])
+        sides.append(hand.hand)
+    assert sides == ["right"] * 30
+    # A hand far away is a new hand and gets its own label.
+    assert smoother.update(1.0, [_obs("left", 0.9, x=0.05)])[0].hand == "left"
+
+
+def test_two_hands_with_the_same_label_are_separated():
+    smoother = HandednessSmoother()
+    a, b = smoother.update(0.0, [_obs("right", 0.95, x=0.2), _obs("right", 0.6, x=0.8)])
+    assert (a.hand, b.hand) == ("right", "left")
+    assert b.confidence == pytest.approx(0.4)  # 1 - p: the label's probability for the other side
+
+
+# ---------------------------------------------------------------- async and pipelined
+
+
+class _SlowTracker:
+    def __init__(self, delay_s: float = 0.02, fail_at: int | None = None) -> None:
+        self.delay_s = delay_s
+        self.fail_at = fail_at
+        self.closed = False
+        self.seen: list[int] = []
+
+    def track(self, frame: Frame) -> TrackedFrame:
+        time.sleep(self.delay_s)
+        if frame.index == self.fail_at:
+            raise RuntimeError("model exploded")
+        self.seen.append(frame.index)
+        return TrackedFrame(t=frame.captured_at, frame_index=frame.index)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def _frames(n: int) -> list[Frame]:
+    return [Frame(np.zeros((4, 4, 3), np.uint8), captured_at=i / 30, index=i) for i in range(n)]
+
+
+def test_async_latest_wins_and_never_blocks():
+    fake = _SlowTracker(delay_s=0.05)
+    at = AsyncTracker(fake)
+    assert at.latest() is None
+    start = time.perf_counter()
+    for frame in _frames(20):
+        at.submit(frame)
+    assert time.perf_counter() - start < 0.05 * 5  # the submitter did not wait for inference
+    assert at.flush(timeout_s=5.0)
+    assert at.latest().frame_index == 19  # the newest frame was tracked
+    assert at.dropped > 0 and at.processed + at.dropped == 20
+    assert [f.frame_index for f in at.results()] == fake.seen and at.results() == []
+    at.close()
+    assert fake.closed
+
+
+def test_async_ordered_mode_tracks_every_frame_in_order():
+    with AsyncTracker(_SlowTracker(delay_s=0.002), latest_only=False, max_pending=3) as at:
+        for frame in _frames(25):
+            at.submit(frame)
+        at.flush()
+        assert [f.frame_index for f in at.results()] == list(range(25))
+        assert at.dropped == 0
+
+
+def test_async_tracker_failure_reaches_the_caller():
+    at = AsyncTracker(_SlowTracker(delay_s=0.0, fail_at=2), latest_only=False)
+    with pytest.raises(TrackerError, match="model exploded"):
+        for frame in _frames(10):
+            at.submit(frame)
+            time.sleep(0.01)
+    at.close()
+
+
+def test_pipelined_tracking_keeps_order_and_overlaps():
+    decode_s, infer_s, n = 0.01, 0.01, 30
+
+    def slow_source():
+        for frame in _frames(n):
+            time.sleep(decode_s)
+            yield frame
+
+    start = time.perf_counter()
+    out = list(track_pipelined(slow_source(), _SlowTracker(delay_s=infer_s)))
+    elapsed_s = time.perf_counter() - start
+    assert [f.frame_index for f in out] == list(range(n))
+    assert elapsed_s < 0.85 * n * (decode_s + infer_s)  # decode and inference overlapped
+
+
+def test_pipelined_source_error_comes_after_the_good_frames():
+    def broken():
+        yield from _frames(3)
+        raise ValueError("bad packet")
+
+    got = []
+    with pytest.raises(ValueError, match="bad packet"):
+        for tf in track_pipelined(broken(), _SlowTracker(delay_s=0.0)):
+            got.append(tf.frame_index)
+    assert got == [0, 1, 2]
+
+
+def test_pipelined_consumer_may_stop_early():
+    gen = track_pipelined(iter(_frames(100)), _SlowTracker(delay_s=0.0), queue_size=2)
+    assert next(gen).frame_index == 0
+    gen.close()
+    assert not any(t.name == "frame-decoder" for t in threading.enumerate())
+
+
+# ---------------------------------------------------------------- MediaPipe on real footage
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("hand-model")
+
+
+def _track_clip(path, variant, model_dir, flipped=False, keep=lambda i: True):
+    model = ensure_hand_model(variant, cache=model_dir)
+    cam = FileCamera(path, realtime=False)
+    cam.open()
+    frames = (f for f in iter_frames(cam) if keep(f.index))
+    if flipped:  # what a caller that mirrors frames for display would hand the tracker
+        frames = (Frame(cv2.flip(f.image, 1), f.captured_at, f.index) for f in frames)
+    with MediaPipeTracker(variant, model_path=model, flipped=flipped) as tracker:
+        out = list(track_pipelined(frames, tracker))
+    cam.close()
+    return out
+
+
+@pytest.fixture(scope="module")
+def reach_open_tracked(model_dir):
+    """hand_reach_open.mp4, every frame, full model (tracked once per test session)."""
+    return _track_clip(fixture_path("hand_reach_open.mp4"), "full", model_dir)
+
+
+@pytest.fixture(scope="module")
+def reach_open_flipped(model_dir):
+    """The same clip mirrored as for display, full model (lite misses the first frames)."""
+    return _track_clip(fixture_path("hand_reach_open.mp4"), "full", model_dir, flipped=True)
+
+
+def test_right_hand_in_every_frame_of_reach_open(reach_open_tracked):
+    assert len(reach_open_tracked) == 202
+    assert [tuple(h.hand for h in tf.hands) for tf in reach_open_tracked] == [("right",)] * 202
+    first = reach_open_tracked[0].hands[0]
+    assert first.image.shape == (21, 3) and first.world.shape == (21, 3)
+    assert 0.0 < first.confidence <= 1.0
+    assert [tf.t for tf in reach_open_tracked[:3]] == pytest.approx([0.0, 0.04, 0.08])
+
+
+def test_right_hand_in_every_flipped_frame_in_unmirrored_coordinates(
+    reach_open_tracked, reach_open_flipped
+):
+    assert [tuple(h.hand for h in tf.hands) for tf in reach_open_flipped] == [("right",)] * 202
+    plain = np.array([tf.hands[0].image[:, :2] for tf in reach_open_tracked])
+    mapped = np.array([tf.hands[0].image[:, :2] for tf in reach_open_flipped])
+    # Mapped back (x -> 1 - x) the landmarks land where the unmirrored run put them; unmapped
+    # they would be |1 - 2x| apart (about 0.25 here).
+    assert np.median(np.abs(plain - mapped)) < 0.02
+
+
+def test_tracker_tolerates_repeated_timestamps(model_dir):
+    model = ensure_hand_model("lite", cache=model_dir)
+    blank = np.zeros((120, 160, 3), np.uint8)
+    with MediaPipeTracker("lite", model_path=model, num_hands=1) as tracker:
+        for t in (0.0, 0.0, 0.0004, -1.0, 0.5):
+            assert tracker.track(Frame(blank, captured_at=t)).hands == ()
+    with pytest.raises(TrackerError, match="closed"):
+        tracker.track(Frame(blank, captured_at=1.0))
