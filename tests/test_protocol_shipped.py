@@ -115,3 +115,23 @@ def test_imagery_protocols(fake_videos):
     combined = _flat("ao_mi_combined.yaml", fake_videos)
     observes = [s for s in combined if isinstance(s, ObserveStep)]
     assert observes and all(s.imagine for s in observes)
+
+
+def test_watching_times_match_the_papers_with_the_real_clips():
+    from rehab.clips.library import ClipLibrary
+
+    videos = shipped_videos_dir()
+    if not all((videos / name).is_file() for name in CLIPS):
+        pytest.skip(f"clips not rendered yet in {videos}")
+    library = ClipLibrary(videos)
+
+    def watch_s(step: ObserveStep) -> float:
+        return library.get(step.clip).duration_s * step.repeat / step.speed
+
+    fr = [s for s in _flat("franceschini2012_ao.yaml", videos) if isinstance(s, ObserveStep)]
+    assert len(fr) == 3 and all(170 <= watch_s(s) <= 190 for s in fr)  # 3 min video each
+    er = [s for s in _flat("ertelt2007_ao.yaml", videos) if isinstance(s, ObserveStep)]
+    per_clip: dict[str, float] = {}
+    for s in er:
+        per_clip[s.clip] = per_clip.get(s.clip, 0.0) + watch_s(s)
+    assert len(per_clip) == 3 and all(330 <= t <= 390 for t in per_clip.values())  # ~6 min each
