@@ -175,15 +175,19 @@ class PygameDisplay:
         self.image_rect = rect
         return rect
 
-    def _image_area(self, top: int, caption_lines: int = 1) -> tuple[int, int, int, int]:
+    def _image_area(self, top: int, caption_lines: int = 2) -> tuple[int, int, int, int]:
+        """The region for an image: below ``top``, above room for the caption's lines."""
         w, h = self.size
-        bottom = h - int(h * 0.05) - caption_lines * self.fonts.get("body").get_linesize()
+        bottom = h - int(h * 0.04) - caption_lines * self.fonts.get("footer").get_linesize()
         return (int(w * 0.02), top, int(w * 0.96), max(10, bottom - top))
 
     def _caption(self, text: str, rect: tuple) -> None:
-        w = self.size[0]
-        font, lines = fit_lines(self.fonts, text, ["body", "footer"], int(w * 0.92), 1)
-        self._blit_lines(lines, font, C.TEXT, rect[1] + rect[3] + int(self.size[1] * 0.015))
+        """The caption under the image: one line at body size, else up to two smaller lines."""
+        w, h = self.size
+        font, lines = fit_lines(self.fonts, text, ["body"], int(w * 0.92), 1)
+        if lines[-1].endswith("..."):
+            font, lines = fit_lines(self.fonts, text, ["footer", "small"], int(w * 0.92), 2)
+        self._blit_lines(lines, font, C.TEXT, rect[1] + rect[3] + int(h * 0.012))
 
     # ------------------------------------------------------------- scenes
     def _draw_text(self, s: sc.TextScene, top: int) -> None:
@@ -300,15 +304,19 @@ class PygameDisplay:
         font, lines = fit_lines(self.fonts, s.title, ["title", "heading"], int(w * 0.9), 2)
         y = self._blit_lines(lines, font, C.ACCENT, top + int(h * 0.03)) + int(h * 0.03)
         room = max(1, footer_y - y)
-        n_lines = len(s.lines) + (len(s.comparison) + 1 if s.comparison else 0)
         for size in ("heading", "body", "footer", "small"):
             font = self.fonts.get(size)
+            wrapped = [fit_lines(self.fonts, ln, [size], int(w * 0.9), 3)[1] for ln in s.lines]
+            extra = [fit_lines(self.fonts, ln, [size], int(w * 0.9), 3)[1] for ln in s.comparison]
+            n_lines = sum(map(len, wrapped)) + (sum(map(len, extra)) + 1 if extra else 0)
             if n_lines * font.get_linesize() <= room:
                 break
-        y = self._blit_lines(list(s.lines), font, C.TEXT, y)
-        if s.comparison:
+        for lines in wrapped:
+            y = self._blit_lines(lines, font, C.TEXT, y)
+        if extra:
             y += font.get_linesize() // 2
-            self._blit_lines(list(s.comparison), font, C.SOFT, y)
+            for lines in extra:
+                y = self._blit_lines(lines, font, C.SOFT, y)
 
     def _draw_overlay(self, o: sc.Overlay) -> None:
         w, h = self.size
