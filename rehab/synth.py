@@ -164,7 +164,8 @@ def _finger_points(k: int, mcp: float, pip: float, dip: float, abd: float) -> np
     """Finger k's MCP, PIP, DIP, tip (4, 3) in the right-hand frame."""
     base = _MCP_M[k]
     d = base / np.linalg.norm(base)
-    d = _rot(_Z, -abd) @ d  # a positive turn about Z moves distal lines ulnar; +abd is radial
+    a = math.radians(abd)  # +abd turns the (distal-pointing) line toward +X, the thumb side
+    d = np.array([d[0] * math.cos(a) + d[1] * math.sin(a), d[1] * math.cos(a) - d[0] * math.sin(a), 0.0])
     b = _Z.copy()
     pts = [base.copy()]
     for length, angle in zip(_PHALANX_M[k], (mcp, pip, dip), strict=True):
@@ -213,6 +214,7 @@ class PinholeCamera:
     focal_px: float = 600.0
 
 
+@functools.lru_cache(maxsize=4096)
 def orientation_matrix(orientation_deg: Vec3 = (0.0, 0.0, 0.0)) -> np.ndarray:
     """Hand frame -> camera frame. (0,0,0): fingers up (image -y), palm toward the camera (-z).
 
@@ -248,7 +250,8 @@ def landmarks(pose: HandPose, hand: str = "right", wrist_position: Vec3 = (0.0, 
         local = local * np.array([-1.0, 1.0, 1.0])
     elif hand != "right":
         raise ValueError(f"hand must be 'left' or 'right', not {hand!r}")
-    pts = local @ orientation_matrix(orientation_deg).T + np.asarray(wrist_position, float)
+    rot = orientation_matrix(tuple(float(a) for a in orientation_deg))  # type: ignore[arg-type]
+    pts = local @ rot.T + np.asarray(wrist_position, float)
     if np.any(pts[:, 2] <= 0.01):
         raise ValueError("hand is behind or at the camera; increase wrist_position z")
     image = np.empty((21, 3))

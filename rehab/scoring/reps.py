@@ -70,13 +70,14 @@ def count_open_close(t: np.ndarray, ext: np.ndarray) -> dict[str, Any]:
     openings = confirmed rises, closings = confirmed falls, repetitions = complete
     closed -> open -> closed cycles = falls that follow a rise (a hand that only opens once gives
     0 repetitions and 1 opening). Amplitudes are the swings' extreme-to-extreme sizes;
-    mean_cycle_s is the mean time between successive closings.
+    mean_cycle_s is the mean time between successive closings, each timed where the signal
+    crosses half-way between its extremes (flat, noisy extremes would make their arg-min wander).
     """
     sw = swings(ext, swing_threshold(ext, OPEN_CLOSE_MIN_SWING))
     rises = [s for s in sw if s.rising]
     falls = [s for s in sw if not s.rising]
     cycles = [s for k, s in enumerate(sw) if not s.rising and k > 0 and sw[k - 1].rising]
-    closed_at = np.array([t[c.end] for c in cycles])
+    closed_at = np.array([crossing_time(t, ext, c.start, c.end, 0.5) for c in cycles])
     # cycle time: between successive closings; a single cycle runs from its trough to trough
     durations = np.diff(closed_at) if len(cycles) > 1 else \
         np.array([t[c.end] - t[sw[sw.index(c) - 1].start] for c in cycles])
@@ -85,8 +86,27 @@ def count_open_close(t: np.ndarray, ext: np.ndarray) -> dict[str, Any]:
         "mean_cycle_s": _r(np.mean(durations)) if len(durations) else None,
         "opening_amplitude": _r(np.median([s.amplitude for s in rises])) if rises else None,
         "max_extension": _r(np.nanmax(ext)) if len(ext) else None,
-        "events": [{"t": _r(t[s.end], 3), "kind": "open" if s.rising else "close"} for s in sw],
+        "events": [{"t": _r(crossing_time(t, ext, s.start, s.end, 0.5), 3),
+                    "kind": "open" if s.rising else "close"} for s in sw],
     }
+
+
+def crossing_time(t: np.ndarray, x: np.ndarray, start: int, end: int, fraction: float) -> float:
+    """First time after ``start`` that x crosses x[end] + fraction * (x[start] - x[end]).
+
+    Linear interpolation between samples gives sub-frame timing. Used for event times: a
+    tap's contact (fraction 0.2 of the fall) or an opening's/closing's midpoint (0.5).
+    """
+    level = x[end] + fraction * (x[start] - x[end])
+    falling = x[start] > x[end]
+    for i in range(start + 1, end + 1):
+        a, b = x[i - 1], x[i]
+        if np.isnan(a) or np.isnan(b):
+            continue
+        if (b <= level) if falling else (b >= level):
+            frac = (a - level) / (a - b) if a != b else 1.0
+            return float(t[i - 1] + frac * (t[i] - t[i - 1]))
+    return float(t[end])
 
 
 def _r(v: Any, nd: int = 3) -> float:

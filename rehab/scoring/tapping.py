@@ -6,8 +6,9 @@ from typing import Any
 
 import numpy as np
 
-from rehab.scoring.reps import TAP_MIN_SWING, swing_threshold, swings
+from rehab.scoring.reps import TAP_MIN_SWING, crossing_time, swing_threshold, swings
 
+CONTACT_FRACTION = 0.2  # of the fall above the trough: where the tips meet
 INTERRUPTION_FACTOR = 2.0  # an inter-tap interval longer than 2 x the median is an interruption
 
 
@@ -29,7 +30,7 @@ def tap_metrics(t: np.ndarray, ap: np.ndarray) -> dict[str, Any]:
       as MDS-UPDRS counts them); longest_pause_s = the longest interval.
     """
     falls = [s for s in swings(ap, swing_threshold(ap, TAP_MIN_SWING)) if not s.rising]
-    times = np.array([_contact_time(t, ap, s.start, s.end) for s in falls])
+    times = np.array([crossing_time(t, ap, s.start, s.end, CONTACT_FRACTION) for s in falls])
     amps = np.array([s.amplitude for s in falls])
     n = len(falls)
     out: dict[str, Any] = {"taps": n, "rate_hz": 0.0, "rhythm_cv": None, "amplitude": None,
@@ -51,16 +52,3 @@ def tap_metrics(t: np.ndarray, ap: np.ndarray) -> dict[str, Any]:
         out["amplitude_ratio_last_first"] = round(float(amps[-third:].mean() / amps[:third].mean()), 3)
     return out
 
-
-CONTACT_FRACTION = 0.2
-
-
-def _contact_time(t: np.ndarray, x: np.ndarray, peak: int, trough: int) -> float:
-    """Time x first falls to x[trough] + 20 % of (x[peak] - x[trough]) after the peak."""
-    level = x[trough] + CONTACT_FRACTION * (x[peak] - x[trough])
-    for i in range(peak + 1, trough + 1):
-        if x[i] <= level:
-            a, b = x[i - 1], x[i]
-            frac = (a - level) / (a - b) if a != b else 1.0
-            return float(t[i - 1] + frac * (t[i] - t[i - 1]))
-    return float(t[trough])
