@@ -241,3 +241,10 @@ steps:
     issues = check_protocol(write(tmp_path, text), videos)
     # anchors work; the helper key itself is still unknown
     assert [(i.code, i.line) for i in issues] == [("P002", 3)]
+
+
+def test_readme_lists_every_problem_code():
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Protocol files", 1)[-1]
+    missing = [code for code in CATALOGUE if f"| {code} |" not in section]
+    assert not missing, f"README 'Protocol files' lacks codes {missing}"
