@@ -167,7 +167,7 @@ class ClipLibrary:
 def _without_path(message: str, path: Path) -> str:
     """A message about ``path`` without the path itself (the problem names it already)."""
     head, sep, tail = message.partition(str(path))
-    return f"{head}{tail}".strip(" :") if sep else message
+    return (head.rstrip() + tail).strip(" :") if sep else message
 
 
 def count_frames(path: Path) -> tuple[int, float]:

@@ -203,16 +203,23 @@ def record_clip(camera: Camera, tracker: HandTracker, library: ClipLibrary, name
     sidecar = ClipSidecar(
         task=task, hand=side or "right", view=view, fps=round(fps, 3), frames=len(frames),
         duration_s=round(len(frames) / fps, 3), width=_size(camera)[0], height=_size(camera)[1],
-        source=source or f"recorded from camera {camera.name} by rehab record (rehab {__version__})",
+        source=source or f"recorded from {camera.name} by rehab record (rehab {__version__})",
         date=today or dt.date.today(), rendered=False,
         reference=ref_path.name if has_ref else None,
-        reference_note=f"tracked by MediaPipe from the clip ({counts[side]} of {len(frames)} frames "
-                       f"with the {side} hand)" if has_ref and side else None,
+        reference_note=f"tracked by {tracker_label(tracker)} from the clip ({counts[side]} of "
+                       f"{len(frames)} frames with the {side} hand)" if has_ref and side else None,
     )
     if side is None:
         warnings.append("hand: no hand seen, the sidecar says 'right' - correct it if needed")
     write_sidecar(sidecar_path, sidecar)
     return RecordResult(library.get(name), frames, counts, tuple(warnings))
+
+
+def tracker_label(tracker: HandTracker) -> str:
+    """Which tracker made a trajectory. It matters: MediaPipe's full and lite models give
+    different landmarks, so a trial should be tracked with the model its reference was."""
+    variant = getattr(tracker, "variant", None)
+    return f"MediaPipe ({variant} model)" if variant else type(tracker).__name__
 
 
 def _size(camera: Camera) -> tuple[int | None, int | None]:
