@@ -41,6 +41,8 @@ def write(tmp_path: Path, text: str, name: str = "p.yaml") -> Path:
 CASES = [
     ("yaml-syntax", HEAD + "steps:\n  - rest: {duration_s: 5}\n  bad: [\n", "P001", 5),
     ("colon-in-value", "name: Test\ndescription: a: b\nsteps: []\n", "P001", 2),
+    ("unclosed-quote", "name: Test\ndescription: \"abc\nsteps: []\n", "P001", 2),
+    ("unclosed-brace", HEAD + "steps:\n  - rest: {duration_s: 3\n", "P001", 4),
     ("unknown-top-key", "name: Test\ndescripton: typo\nsteps:\n  - rest: {duration_s: 5}\n", "P002", 2),
     ("unknown-step-key", HEAD + "steps:\n  - observe:\n      clipp: open_close.mp4\n", "P002", 5),
     ("kind-inside-step", HEAD + "steps:\n  - rest:\n      kind: rest\n      duration_s: 3\n", "P002", 5),
@@ -171,6 +173,9 @@ def test_column_points_at_the_value(tmp_path, videos):
         "steps: [1, 2, null]\nname: x\ndescription: y\n",
         "defaults: 3\nsafety: [1]\nsteps: [{rest: {duration_s: 1}}]\nname: 1\ndescription: 2\n",
         "a: &x [*x]\n",
+        "a: " + "[" * 3000 + "]" * 3000 + "\n",
+        "a: " + "[" * 400 + "]" * 400 + "\n",
+        "\ufeffname: x\r\ndescription: y\r\nsteps: 1\r\n",
         "? [a, b]\n: c\n",
         "name: x\ndescription: y\nsteps:\n  - block: {steps: [{block: {steps: [{rest: {}}]}}]}\n",
     ],

@@ -77,22 +77,54 @@ def parse(text: str, file: str) -> tuple[Located | None, list[Issue]]:
             loader.dispose()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        if "end" in str(exc.problem) and "stream" in str(exc.problem) and exc.context_mark is not None:
+            mark = exc.context_mark  # the file ended inside something: point at where it began
         where = _pos(mark) if mark is not None else Pos(1, 1)
         # A tab in indentation makes the scanner fail too; one report of it is enough.
         if where.line not in tab_lines:
             problem = exc.problem or exc.context or "cannot parse"
-            issues.append(make_issue("P001", file, where.line, where.col, f"YAML syntax error: {problem}"))
+            issues.append(make_issue(
+                "P001", file, where.line, where.col, f"YAML syntax error: {problem}", syntax_hint(problem)
+            ))  # fmt: skip
         return None, issues
     except yaml.YAMLError as exc:
         issues.append(make_issue("P001", file, 1, 1, f"YAML syntax error: {exc}"))
+        return None, issues
+    except RecursionError:
+        issues.append(_too_deep(file))
         return None, issues
     if root is None:
         issues.append(make_issue("P014", file, 1, 1, "the file is empty"))
         return None, issues
     builder = _Builder(file)
     located = Located(data=None)
-    located.data = builder.build(root, (), located)
+    try:
+        located.data = builder.build(root, (), located)
+    except RecursionError:
+        return None, issues + [_too_deep(file)]
     return located, issues + builder.issues
+
+
+def _too_deep(file: str) -> Issue:
+    return make_issue("P001", file, 1, 1, "lists or mappings are nested far too deeply", "a protocol needs a few levels at most")
+
+
+# PyYAML's wording -> what a person editing the file should do.
+_SYNTAX_HINTS = (
+    ("mapping values are not allowed", "a ':' inside a value (put the value in quotes), or this line is indented more than it should be"),
+    ("could not find expected ':'", "each line is `key: value`; a long text must be quoted or written after `key: >`"),
+    ("expected <block end>", "this line's indentation does not match the lines above it"),
+    ("did not find expected key", "this line's indentation does not match the lines above it"),
+    ("did not find expected '-'", "list items must start with '- ' at the same indentation"),
+    ("found unexpected end of stream", "a quote or bracket is opened but never closed"),
+    ("expected ',' or", "a bracket or brace is not closed, or a comma is missing"),
+    ("found undefined alias", "the *name refers to no &name above it"),
+)
+
+
+def syntax_hint(problem: str) -> str | None:
+    """How to fix a PyYAML syntax problem, or None for the catalogue's general hint."""
+    return next((hint for text, hint in _SYNTAX_HINTS if text in problem), None)
 
 
 class _Builder:
