@@ -81,10 +81,10 @@ def score(
       rehab score tapping.mp4 --task finger_tap --hand left --json
       rehab score clip.mp4 --task free --model lite
     """
-    from rehab.scoring import score_trial
-
     frames = _track(video, model, model_path)
     side = _choose_hand(frames, hand, video)
+    from rehab.scoring import score_trial  # numpy/scipy: imported once the video proved usable
+
     result = score_trial(frames, task, side)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
