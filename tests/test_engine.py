@@ -177,9 +177,9 @@ def test_screenshots_of_first_frame_of_each_step_and_result(tmp_path):
     r.session.run()
     names = [p.rsplit("/", 1)[-1] for p, _scene in r.display.screenshots]
     assert names == ["01_instruction.png", "02_observe.png", "03_execute.png",
-                     "03_execute_result.png"]
-    assert type(r.display.screenshots[1][1]).__name__ == "VideoScene"
-    assert type(r.display.screenshots[3][1]).__name__ == "ResultScene"
+                     "03_execute_camera.png", "03_execute_result.png"]
+    kinds = [type(scene).__name__ for _path, scene in r.display.screenshots]
+    assert kinds == ["TextScene", "VideoScene", "TextScene", "CameraScene", "ResultScene"]
 
 
 def test_audio_cues():

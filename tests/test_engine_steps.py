@@ -253,7 +253,7 @@ def test_mirror_step_shows_processed_frames_and_logs_unaffected_hand(mode):
     assert np.array_equal(scenes[7].image, expected)
     assert result.trials[0]["task"] == "free" and result.trials[0]["hand"] == "right"
     assert r.display.scenes("ResultScene") == []
-    assert "right hand" in scenes[0].caption
+    assert scenes[0].caption == "Wave"
 
 
 # -- ratings and safety --------------------------------------------------------------------

@@ -10,20 +10,26 @@ from rehab.devices.base import TrackedFrame
 from rehab.errors import RehabError, ScoringError
 
 
+def _scoring_attr(name: str, module: str) -> Any:
+    """``rehab.scoring.NAME``, or from its own module when the package does not re-export it."""
+    import importlib
+
+    package = importlib.import_module("rehab.scoring")
+    if hasattr(package, name):
+        return getattr(package, name)
+    return getattr(importlib.import_module(f"rehab.scoring.{module}"), name)
+
+
 class RehabScoring:
     """Wraps ``rehab.scoring.LiveScorer``, ``score_trial`` and ``Reference.load``."""
 
     def live(self, task: str, hand: str) -> Any:
-        from rehab.scoring import LiveScorer
-
-        return LiveScorer(task, hand)
+        return _scoring_attr("LiveScorer", "live")(task, hand)
 
     def score(
         self, frames: Sequence[TrackedFrame], task: str, hand: str, reference: object | None
     ) -> Any:
-        from rehab.scoring import score_trial
-
-        return score_trial(frames, task, hand, reference)
+        return _scoring_attr("score_trial", "trial")(frames, task, hand, reference)
 
     def load_reference(self, path: Path) -> object | None:
         from rehab.scoring.reference import Reference
@@ -34,8 +40,9 @@ class RehabScoring:
 def check_available() -> str | None:
     """None when ``rehab.scoring`` provides what the engine needs, else what is missing."""
     try:
-        from rehab.scoring import LiveScorer, score_trial  # noqa: F401
-    except ImportError as exc:
+        _scoring_attr("LiveScorer", "live")
+        _scoring_attr("score_trial", "trial")
+    except (ImportError, AttributeError) as exc:
         return f"the scoring module is not available ({exc})"
     return None
 

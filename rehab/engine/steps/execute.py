@@ -40,6 +40,7 @@ def run_execute(ctx: StepContext, step: ExecuteStep, reference: object | None) -
     _countdown(ctx, f"Your turn: {hand} hand", instruction, defaults.countdown_s)
     ctx.cue("start")
     ctx.event("trial_started", task=step.task, hand=hand, hand_choice=choice)
+    ctx.screenshot_next("camera")
     frames = _capture(ctx, step, hand, instruction, feedback)
     ctx.cue("stop")
     scoring = ctx.scoring

@@ -15,17 +15,15 @@ from rehab.engine.steps.camera_feed import camera_feed
 from rehab.protocol.models import MirrorStep
 
 
-def mirror_caption(step: MirrorStep, unaffected: str, affected: str) -> str:
-    if step.text:
-        return step.text
-    return (f"{step.movement} with your {unaffected} hand. "
-            f"Watch the mirror and imagine it is your {affected} hand.")
+def mirror_caption(step: MirrorStep) -> str:
+    """One line under the image: the step's text, else its movement (the display truncates)."""
+    return step.text or step.movement
 
 
 def run_mirror(ctx: StepContext, step: MirrorStep) -> None:
     affected = ctx.patient.affected_side
     unaffected = other_side(affected)
-    caption = mirror_caption(step, unaffected, affected)
+    caption = mirror_caption(step)
     tracker = ctx.devices.tracker
     frames: list[TrackedFrame] = []
     ctx.cue("start")

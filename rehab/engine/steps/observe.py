@@ -1,7 +1,7 @@
 """The observe step: play a clip on its own timeline, dropping frames rather than drifting.
 
 The frame due at active time ``t`` after a repetition starts is ``floor(t * fps * speed)``. When
-drawing falls behind, the frames in between are decoded-and-discarded (or grabbed), never shown
+drawing falls behind, the frames in between are grabbed (or decoded) and discarded, never shown
 late, so the clip ends on time whatever the display costs. Each repetition lasts exactly
 ``frame_count / (fps * speed)`` seconds of active (unpaused) time.
 """
@@ -62,52 +62,62 @@ def should_mirror(step: ObserveStep, clip_hand: str | None, affected_side: str) 
     return bool(step.match_affected_side and clip_hand and clip_hand != affected_side)
 
 
+class _Player:
+    """Plays one observe step (all its repetitions) and counts shown and dropped frames."""
+
+    def __init__(self, ctx: StepContext, step: ObserveStep, clip: Any, mirror: bool) -> None:
+        self.ctx, self.step, self.clip, self.mirror = ctx, step, clip, mirror
+        self.rate = float(clip.fps) * step.speed
+        if self.rate <= 0:
+            raise ClipError(f"clip {step.clip} reports {clip.fps} fps", "re-encode the clip")
+        self.total = int(clip.frame_count)
+        self.rep_s = self.total / self.rate
+        self.caption = caption_for(step)
+        self.shown_count = 0
+        self.dropped = 0
+
+    def play(self, rep: int) -> float:
+        """One repetition; returns its drift: actual minus planned duration, seconds."""
+        ctx = self.ctx
+        start = ctx.active_now()
+        cursor = _Cursor(self.clip)
+        shown = -1
+        left_after = self.rep_s * (self.step.repeat - rep - 1)
+        while True:
+            ctx.poll()
+            elapsed = ctx.active_now() - start
+            due = math.floor(elapsed * self.rate + EPS)
+            if due >= self.total:
+                self.dropped += self.total - 1 - shown  # frames we were too late for at the end
+                break
+            if due <= shown:  # the current frame is still on time: sleep until the next is due
+                ctx.sleep_active_until(start + (shown + 1) / self.rate)
+                continue
+            image = cursor.read(due)
+            if image is None:  # the clip held fewer frames than it claimed
+                ctx.event("clip_ended_early", clip=self.step.clip, frame=due)
+                self.dropped += due - shown - 1
+                ctx.sleep_active_until(start + self.rep_s)
+                break
+            self.dropped += due - shown - 1
+            self._show(image, due, rep, left_after + max(0.0, self.rep_s - elapsed))
+            shown = due
+        return (ctx.active_now() - start) - self.rep_s
+
+    def _show(self, image: np.ndarray, index: int, rep: int, seconds_left: float) -> None:
+        scene = VideoScene(image=image, mirror=self.mirror, caption=self.caption,
+                           seconds_left=seconds_left, progress=self.ctx.progress)
+        flip_t = self.ctx.show(scene)
+        self.shown_count += 1
+        self.ctx.event("frame_shown", clip=self.step.clip, frame=index, rep=rep, flip_t=flip_t)
+
+
 def run_observe(ctx: StepContext, step: ObserveStep, clip: Any, clip_hand: str | None) -> None:
-    rate = float(clip.fps) * step.speed
-    if rate <= 0:
-        raise ClipError(f"clip {step.clip} reports {clip.fps} fps", "re-encode the clip")
-    total = int(clip.frame_count)
     mirror = should_mirror(step, clip_hand, ctx.patient.affected_side)
-    caption = caption_for(step)
-    rep_s = total / rate
-    stats = {"shown": 0, "dropped": 0}
+    player = _Player(ctx, step, clip, mirror)
     drift_s = 0.0
     for rep in range(step.repeat):
-        start = ctx.active_now()
-        _play_once(ctx, clip, step, rep, start, rate, total, mirror, caption, rep_s, stats)
-        drift_s = (ctx.active_now() - start) - rep_s
-    ctx.event("playback", clip=step.clip, frames_shown=stats["shown"],
-              frames_dropped=stats["dropped"], drift_s=drift_s, mirror=mirror,
+        drift_s = player.play(rep)
+    ctx.event("playback", clip=step.clip, frames_shown=player.shown_count,
+              frames_dropped=player.dropped, drift_s=drift_s, mirror=mirror,
               fps=float(clip.fps), speed=step.speed, repeat=step.repeat)
-
-
-def _play_once(ctx: StepContext, clip: Any, step: ObserveStep, rep: int, start: float,
-               rate: float, total: int, mirror: bool, caption: str, rep_s: float,
-               stats: dict[str, int]) -> None:
-    cursor = _Cursor(clip)
-    shown = -1
-    left_after = rep_s * (step.repeat - rep - 1)
-    while True:
-        ctx.poll()
-        elapsed = ctx.active_now() - start
-        due = math.floor(elapsed * rate + EPS)
-        if due >= total:
-            stats["dropped"] += total - 1 - shown  # frames we were too late for at the end
-            return
-        if due <= shown:  # the current frame is still on time: sleep until the next is due
-            ctx.sleep_active_until(start + (shown + 1) / rate)
-            continue
-        image = cursor.read(due)
-        if image is None:  # the clip held fewer frames than it claimed
-            ctx.event("clip_ended_early", clip=step.clip, frame=due)
-            stats["dropped"] += due - shown - 1
-            ctx.sleep_active_until(start + rep_s)
-            return
-        stats["dropped"] += due - shown - 1
-        seconds_left = left_after + max(0.0, rep_s - elapsed)
-        scene = VideoScene(image=image, mirror=mirror, caption=caption,
-                           seconds_left=seconds_left, progress=ctx.progress)
-        flip_t = ctx.show(scene)
-        stats["shown"] += 1
-        ctx.event("frame_shown", clip=step.clip, frame=due, rep=rep, flip_t=flip_t)
-        shown = due

@@ -67,8 +67,7 @@ def ask_rating(ctx: StepContext, rating: Rating, intro: str | None = None) -> in
     else:
         while not confirmed[0]:
             ctx.hold(render, on_command=on_command)
-    value = selected[0]
-    assert value is not None  # set by autopilot or confirmed above
+    value = selected[0] if selected[0] is not None else rating.autopilot_value
     ctx.record_rating(rating.key, value)
     return value
 
