@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from rehab.errors import RehabError
-from rehab.paths import data_dir
+from rehab.paths import data_dir, shipped_protocols_dir
 
 Status = Literal["ok", "warn", "fail"]
 
@@ -71,14 +71,15 @@ class Probes:
     disk_free: Callable[[Path], int] = field(default=lambda p: shutil.disk_usage(p).free)
 
 
-def run_checks(probes: Probes | None = None, data: Path | None = None) -> list[Check]:
-    """Every check, in the order printed."""
+def run_checks(probes: Probes | None = None, data: Path | None = None, demo: Path | None = None) -> list[Check]:
+    """Every check, in the order printed (``data``/``demo``: default data dir, shipped demo)."""
     probes = probes or Probes()
     checks = [check_python()]
     checks += check_packages(probes.version_of)
     checks += check_hand_model(probes.hand_model)
     checks.append(check_cameras(probes.cameras))
     checks += check_sdl(probes.sdl)
+    checks.append(check_demo_protocol(demo or shipped_protocols_dir() / "demo.yaml"))
     folder = data if data is not None else data_dir()
     checks.append(check_data_dir(folder))
     checks.append(check_disk(folder, probes.disk_free))
@@ -242,6 +243,20 @@ def check_sdl(start: Callable[[], tuple[str, str | None]] | None) -> list[Check]
     else:
         checks.append(Check("audio", "ok", f"SDL audio driver '{audio}'"))
     return checks
+
+
+def check_demo_protocol(path: Path) -> Check:
+    """The demo protocol (what `rehab demo` runs) validates and its clips are there."""
+    from rehab.protocol import check_protocol
+
+    if not path.is_file():
+        return Check("demo", "warn", f"{path} not found (protocols/ ships with a source checkout)",
+                     "run rehab from the rehab folder, or give a protocol to rehab run")  # fmt: skip
+    issues = check_protocol(path)
+    if not issues:
+        return Check("demo", "ok", f"{path} valid, clips found")
+    hint = "rehab render-demo all --library videos" if any(i.code == "P008" for i in issues) else f"rehab validate {path}"
+    return Check("demo", "fail", f"{issues[0]}" + (f" (+{len(issues) - 1} more)" if len(issues) > 1 else ""), hint)
 
 
 def check_data_dir(folder: Path) -> Check:

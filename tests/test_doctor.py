@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from rehab import doctor
-from rehab.doctor import Check, Probes, exit_code, run_checks
+from rehab.doctor import Check, Probes, exit_code
 from rehab.errors import TrackerError
 
 
@@ -42,12 +42,20 @@ def healthy(tmp_path: Path, **overrides) -> Probes:
     return probes
 
 
+def run(tmp_path: Path, probes: Probes) -> list[Check]:
+    """All checks with fake probes, a fresh data dir and a small valid demo protocol."""
+    demo = tmp_path / "demo" / "protocols" / "demo.yaml"
+    demo.parent.mkdir(parents=True, exist_ok=True)
+    demo.write_text("name: d\ndescription: d\nsteps:\n  - rest: {duration_s: 1}\n")
+    return doctor.run_checks(probes, data=tmp_path / "data", demo=demo)
+
+
 def by_name(checks: list[Check]) -> dict[str, Check]:
     return {c.name: c for c in checks}
 
 
 def test_healthy_machine_is_ready(tmp_path):
-    checks = run_checks(healthy(tmp_path), data=tmp_path / "data")
+    checks = run(tmp_path, healthy(tmp_path))
     assert exit_code(checks) == 0, "\n".join(c.line() for c in checks)
     named = by_name(checks)
     assert named["camera"].status == "ok" and "1280x720 @ 30 fps" in named["camera"].detail
@@ -58,13 +66,13 @@ def test_healthy_machine_is_ready(tmp_path):
 
 
 def test_one_line_per_check(tmp_path):
-    checks = run_checks(healthy(tmp_path), data=tmp_path / "data")
+    checks = run(tmp_path, healthy(tmp_path))
     assert all("\n" not in c.line() for c in checks if not c.hint)
 
 
 def test_no_camera_fails_with_file_camera_hint(tmp_path):
     probes = healthy(tmp_path, cameras=lambda: [{"index": 0, "opened": False}])
-    checks = run_checks(probes, data=tmp_path / "data")
+    checks = run(tmp_path, probes)
     camera = by_name(checks)["camera"]
     assert camera.status == "fail" and "--camera FILE" in camera.hint
     assert exit_code(checks) == 1
@@ -74,7 +82,7 @@ def test_camera_probe_crash_is_reported(tmp_path):
     def broken():
         raise RuntimeError("driver exploded")
 
-    camera = by_name(run_checks(healthy(tmp_path, cameras=broken), data=tmp_path / "d"))["camera"]
+    camera = by_name(run(tmp_path, healthy(tmp_path, cameras=broken)))["camera"]
     assert camera.status == "fail" and "driver exploded" in camera.detail
 
 
@@ -90,7 +98,7 @@ def test_hand_model_error_fails_with_its_hint(tmp_path):
     def ensure(variant: str) -> Path:
         raise TrackerError("no hand model in the wheel", hint="reinstall mediapipe")
 
-    checks = run_checks(healthy(tmp_path, hand_model=ensure), data=tmp_path / "d")
+    checks = run(tmp_path, healthy(tmp_path, hand_model=ensure))
     model = by_name(checks)["model full"]
     assert model.status == "fail" and model.hint == "reinstall mediapipe"
     assert exit_code(checks) == 1
@@ -108,7 +116,7 @@ def test_missing_package_fails(tmp_path):
             raise metadata.PackageNotFoundError(dist)
         return "1.0"
 
-    checks = run_checks(healthy(tmp_path, version_of=versions), data=tmp_path / "d")
+    checks = run(tmp_path, healthy(tmp_path, version_of=versions))
     assert by_name(checks)["mediapipe"].status == "fail"
     assert exit_code(checks) == 1
 
@@ -119,14 +127,14 @@ def test_conflicting_opencv_is_a_warning(tmp_path):
             raise metadata.PackageNotFoundError(dist)
         return "4.9"
 
-    checks = run_checks(healthy(tmp_path, version_of=versions), data=tmp_path / "d")
+    checks = run(tmp_path, healthy(tmp_path, version_of=versions))
     clash = by_name(checks)["opencv-python"]
     assert clash.status == "warn" and "pip uninstall opencv-python" in clash.hint
     assert exit_code(checks) == 0
 
 
 def test_dummy_display_and_no_audio_warn_but_do_not_fail(tmp_path):
-    checks = run_checks(healthy(tmp_path, sdl=lambda: ("dummy", None)), data=tmp_path / "d")
+    checks = run(tmp_path, healthy(tmp_path, sdl=lambda: ("dummy", None)))
     named = by_name(checks)
     assert named["display"].status == "warn" and named["audio"].status == "warn"
     assert exit_code(checks) == 0
@@ -136,7 +144,7 @@ def test_sdl_failure_fails(tmp_path):
     def broken():
         raise RuntimeError("No available video device")
 
-    display = by_name(run_checks(healthy(tmp_path, sdl=broken), data=tmp_path / "d"))["display"]
+    display = by_name(run(tmp_path, healthy(tmp_path, sdl=broken)))["display"]
     assert display.status == "fail" and "No available video device" in display.detail
 
 
@@ -189,3 +197,15 @@ def test_doctor_command_prints_lines_and_exit_code(monkeypatch, tmp_path):
     monkeypatch.setattr(doctor, "run_checks", lambda data=None: fake[:1])
     result = CliRunner().invoke(main, ["doctor"])
     assert result.exit_code == 0 and "ready for a session" in result.output
+
+
+def test_demo_protocol_check(tmp_path):
+    proto = tmp_path / "protocols" / "demo.yaml"
+    proto.parent.mkdir()
+    (tmp_path / "videos").mkdir()
+    proto.write_text("name: d\ndescription: d\nsteps:\n  - observe: {clip: open_close.mp4}\n")
+    check = doctor.check_demo_protocol(proto)
+    assert check.status == "fail" and "P008" in check.detail and "render-demo" in check.hint
+    (tmp_path / "videos" / "open_close.mp4").write_bytes(b"")
+    assert doctor.check_demo_protocol(proto).status == "ok"
+    assert doctor.check_demo_protocol(tmp_path / "nope.yaml").status == "warn"

@@ -113,3 +113,10 @@ def test_shipped_protocol_validates_with_jsonschema():
     data["steps"][0] = {"instruction": {"text": "x", "colour": "red"}}
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(data, schema)
+
+
+def test_validate_a_folder_checks_every_yaml_in_it(files):
+    folder = files[0].parent
+    result = CliRunner().invoke(main, ["validate", str(folder)])
+    assert result.exit_code == 1
+    assert "good.yaml: valid" in result.output and "bad.yaml: INVALID" in result.output

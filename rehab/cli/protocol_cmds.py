@@ -17,7 +17,8 @@ from rehab.cli.app import friendly_errors, main
               help="Folder the clips are looked up in (default: videos/ beside protocols/).")
 @friendly_errors
 def validate_cmd(files: tuple[Path, ...], videos_dir: Path | None) -> None:
-    """Check protocol FILES; print every problem as FILE:LINE:COL: CODE: message (how to fix).
+    """Check protocol FILES (or every .yaml in a folder); print every problem as
+    FILE:LINE:COL: CODE: message (how to fix).
 
     Exit status 0 when every file is valid, 1 otherwise. Codes are listed in the README
     ("Protocol files").
@@ -25,13 +26,15 @@ def validate_cmd(files: tuple[Path, ...], videos_dir: Path | None) -> None:
     \b
     Examples:
       rehab validate protocols/*.yaml
+      rehab validate protocols/
       rehab validate my_protocol.yaml --videos /data/clips
     """
     from rehab.protocol import check_protocol, load_protocol
     from rehab.protocol.summary import summarize
 
+    paths = _expand(files)
     bad = 0
-    for path in files:
+    for path in paths:
         issues = check_protocol(path, videos_dir)
         for issue in issues:
             click.echo(str(issue))
@@ -43,9 +46,18 @@ def validate_cmd(files: tuple[Path, ...], videos_dir: Path | None) -> None:
         loaded = load_protocol(path, videos_dir)
         summary = summarize(loaded.protocol, _clip_durations(loaded.videos_dir))
         click.echo(f"{path}: valid - {summary}")
-    if len(files) > 1:
-        click.echo(f"{len(files) - bad} of {len(files)} files valid")
+    if len(paths) > 1:
+        click.echo(f"{len(paths) - bad} of {len(paths)} files valid")
     sys.exit(1 if bad else 0)
+
+
+def _expand(files: tuple[Path, ...]) -> list[Path]:
+    """A folder stands for the protocol files in it (*.yaml, *.yml)."""
+    paths: list[Path] = []
+    for path in files:
+        inside = sorted([*path.glob("*.yaml"), *path.glob("*.yml")]) if path.is_dir() else []
+        paths.extend(inside or [path])
+    return paths
 
 
 def _clip_durations(videos_dir: Path):
