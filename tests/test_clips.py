@@ -323,3 +323,43 @@ def test_verify_hand_agrees_disagrees_or_cannot_tell(rendered):
 
 def test_demos_cover_the_shipped_names():
     assert set(DEMOS) == set(SHIPPED)
+
+
+class _SlowLiveCamera(FakeCamera):
+    """Claims 30 fps but delivers frames 1/20 s apart (a webcam in dim light)."""
+
+    def read(self):
+        frame = super().read()
+        if frame is None:
+            return None
+        return type(frame)(frame.image, frame.index / 20.0, frame.index)
+
+
+def test_record_retimes_a_camera_slower_than_it_claims(tmp_path):
+    camera = _SlowLiveCamera(count=40, fps=30.0)
+    camera.open()
+    info = record_clip(camera, FakeTracker(), ClipLibrary(tmp_path), "dim", task="free").info
+    assert info.fps == pytest.approx(20.0)
+    n, fps = count_frames(info.path)
+    assert (n, fps) == (40, pytest.approx(20.0))
+    assert Reference.load(info.reference_path).fps == pytest.approx(20.0)
+    assert ClipLibrary(tmp_path).check() == []
+
+
+def test_countdown_headless_says_each_second():
+    from rehab.clips.preview import countdown
+
+    camera = FakeCamera()  # endless
+    camera.open()
+    said: list[str] = []
+    countdown(camera, 0.3, show=False, say=said.append)
+    assert said[0] == "recording starts in 1 ..." and said[-1].startswith("recording ...")
+
+
+def test_package_exports():
+    import rehab.clips as clips
+
+    assert clips.needs_mirror("right", "left", True)
+    assert callable(clips.verify_hand) and callable(clips.render_demo)
+    with pytest.raises(AttributeError):
+        clips.no_such_thing  # noqa: B018

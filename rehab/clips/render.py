@@ -18,6 +18,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from rehab import __version__, synth
 from rehab.clips.library import ClipInfo, ClipLibrary, count_frames
 from rehab.clips.record import open_writer
@@ -138,7 +140,7 @@ def render_demo(task: str, library: ClipLibrary, *, name: str | None = None, han
         tmp_clip.replace(clip_path)
     from rehab.scoring.reference import Reference
 
-    Reference.from_frames(frames, hand, fps=fps).save(ref_path)
+    _save_reference(Reference.from_frames(frames, hand, fps=fps), ref_path)
     sidecar = ClipSidecar(
         task=spec.task, hand=hand, view=spec.view, fps=fps, frames=n,
         duration_s=round(n / fps, 3), width=size[0], height=size[1], source=RENDER_SOURCE,
@@ -146,6 +148,28 @@ def render_demo(task: str, library: ClipLibrary, *, name: str | None = None, han
         reference=ref_path.name, reference_note=GROUND_TRUTH_NOTE, description=spec.description)
     write_sidecar(sidecar_path, sidecar)
     return library.get(name)
+
+
+def _save_reference(ref, path: Path) -> None:
+    """Save unless the file already holds exactly this trajectory: npz files embed the time they
+    were zipped, and re-rendering should not change files whose content is the same."""
+    from rehab.scoring.reference import Reference
+
+    if path.is_file():
+        try:
+            old = Reference.load(path)
+        except Exception:  # noqa: BLE001 - unreadable: simply rewrite it
+            old = None
+        if old is not None and _same_reference(old, ref):
+            return
+    ref.save(path)
+
+
+def _same_reference(a, b) -> bool:
+    return (a.hand == b.hand and a.fps == b.fps and a.image.shape == b.image.shape
+            and np.array_equal(a.t, b.t) and np.array_equal(a.present, b.present)
+            and np.allclose(a.image, b.image.astype(np.float32), equal_nan=True, rtol=0, atol=0)
+            and np.allclose(a.world, b.world.astype(np.float32), equal_nan=True, rtol=0, atol=0))
 
 
 def _guard_overwrite(sidecar_path: Path, force: bool) -> dt.date | None:
