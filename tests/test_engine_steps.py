@@ -366,3 +366,33 @@ class _LyingClip(FakeClip):
 
     def read(self):
         return None if self.position >= 45 else super().read()
+
+
+def test_mirror_in_real_time_tracks_off_the_display_thread():
+    r = rig(protocol({"kind": "mirror", "duration_s": 1, "mode": "split", "movement": "Wave"}),
+            fast=False)
+    r.camera.clock = r.clock
+    result = r.session.run()
+    shown = len(r.display.scenes("MirrorScene"))
+    logged = result.trials[0]["frames"]
+    assert 29 <= shown <= 31
+    assert 1 <= logged <= shown  # latest-frame-wins tracking may skip frames, never adds any
+    assert step_duration(r.writer, 0) == pytest.approx(1.0, abs=0.01)
+
+
+def test_a_tracker_that_breaks_fails_only_its_step():
+    from rehab.errors import TrackerError
+
+    class Broken:
+        def track(self, frame):
+            raise TrackerError("MediaPipe stopped")
+
+        def close(self):
+            pass
+
+    r = rig(protocol({"kind": "execute", "task": "open_close", "duration_s": 1},
+                     {"kind": "rest", "duration_s": 1}), tracker=Broken())
+    result = r.session.run()
+    assert [s["status"] for s in r.writer.steps] == ["failed", "completed"]
+    assert result.status == "completed"
+    assert r.writer.of("step_failed")[0].data["error"] == "TrackerError"

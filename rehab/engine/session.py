@@ -43,7 +43,7 @@ from rehab.engine.steps import (
 )
 from rehab.engine.types import Devices, PatientInfo, SessionOptions, SessionResult, State
 from rehab.engine.writer import SessionInfo
-from rehab.errors import CameraError, ClipError, RehabError
+from rehab.errors import CameraError, ClipError, RehabError, TrackerError
 from rehab.protocol.models import PlannedStep, Protocol
 
 STORE_STATUS = {"completed": "completed", "aborted": "aborted", "stopped_by_safety_rule": "aborted"}
@@ -202,9 +202,10 @@ class Session:
                 self._run_step(planned)
             except StepSkipped:
                 status = "skipped"
-            except StepFailed as exc:
+            except (StepFailed, TrackerError, ClipError) as exc:
+                # a device that fails mid-step costs that step, never the session
                 status = "failed"
-                ctx.event("step_failed", reason=str(exc))
+                ctx.event("step_failed", reason=str(exc), error=type(exc).__name__)
             except (SessionAborted, SafetyStop) as exc:
                 status = "aborted" if isinstance(exc, SessionAborted) else "completed"
                 raise
