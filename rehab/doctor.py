@@ -65,13 +65,19 @@ class Probes:
     """The parts that touch hardware or the system; tests replace them."""
 
     version_of: Callable[[str], str] = metadata.version
-    hand_model: Callable[[str], Path] | None = None  # default: rehab.devices.tracker.ensure_hand_model
-    cameras: Callable[[], Sequence[Any]] | None = None  # default: rehab.devices.camera.probe_cameras
+    hand_model: Callable[[str], Path] | None = (
+        None  # default: rehab.devices.tracker.ensure_hand_model
+    )
+    cameras: Callable[[], Sequence[Any]] | None = (
+        None  # default: rehab.devices.camera.probe_cameras
+    )
     sdl: Callable[[], tuple[str, str | None]] | None = None  # (video driver, audio driver or None)
     disk_free: Callable[[Path], int] = field(default=lambda p: shutil.disk_usage(p).free)
 
 
-def run_checks(probes: Probes | None = None, data: Path | None = None, demo: Path | None = None) -> list[Check]:
+def run_checks(
+    probes: Probes | None = None, data: Path | None = None, demo: Path | None = None
+) -> list[Check]:
     """Every check, in the order printed (``data``/``demo``: default data dir, shipped demo)."""
     probes = probes or Probes()
     checks = [check_python()]
@@ -94,7 +100,9 @@ def exit_code(checks: Sequence[Check]) -> int:
 def check_python() -> Check:
     version = ".".join(map(str, sys.version_info[:3]))
     if sys.version_info[:2] < (3, 10) or sys.version_info[:2] > (3, 12):
-        return Check("python", "fail", f"{version} at {sys.executable}", "use Python 3.10, 3.11 or 3.12")
+        return Check(
+            "python", "fail", f"{version} at {sys.executable}", "use Python 3.10, 3.11 or 3.12"
+        )
     return Check("python", "ok", f"{version} at {sys.executable}")
 
 
@@ -104,16 +112,27 @@ def check_packages(version_of: Callable[[str], str]) -> list[Check]:
         try:
             checks.append(Check(dist, "ok", f"{version_of(dist)} ({purpose})"))
         except metadata.PackageNotFoundError:
-            checks.append(Check(dist, "fail", f"not installed ({purpose})", "pip install -e . (in the rehab folder)"))
+            checks.append(
+                Check(
+                    dist,
+                    "fail",
+                    f"not installed ({purpose})",
+                    "pip install -e . (in the rehab folder)",
+                )
+            )
     for dist in CONFLICTING:
         try:
             found = version_of(dist)
         except metadata.PackageNotFoundError:
             continue
-        checks.append(Check(
-            dist, "warn", f"{found} is installed too; it overwrites the cv2 module MediaPipe needs",
-            f"pip uninstall {dist} && pip install --force-reinstall opencv-contrib-python",
-        ))  # fmt: skip
+        checks.append(
+            Check(
+                dist,
+                "warn",
+                f"{found} is installed too; it overwrites the cv2 module MediaPipe needs",
+                f"pip uninstall {dist} && pip install --force-reinstall opencv-contrib-python",
+            )
+        )
     return checks
 
 
@@ -122,7 +141,11 @@ def check_hand_model(ensure: Callable[[str], Path] | None) -> list[Check]:
         try:
             from rehab.devices.tracker import ensure_hand_model
         except ImportError as exc:
-            return [Check("hand model", "fail", f"hand tracker not available yet ({exc})", "update rehab")]
+            return [
+                Check(
+                    "hand model", "fail", f"hand tracker not available yet ({exc})", "update rehab"
+                )
+            ]
         ensure = ensure_hand_model
     checks = []
     for variant in ("full", "lite"):
@@ -150,11 +173,14 @@ def check_cameras(probe: Callable[[], Sequence[Any]] | None) -> Check:
         return Check("camera", "fail", f"probing cameras failed: {exc}", NO_CAMERA_HINT)
     if not found:
         return Check("camera", "fail", "no camera opens (tried indexes 0-3)", NO_CAMERA_HINT)
-    parts = [
-        f"#{_get(c, 'index', '?')} {_get(c, 'width', 0)}x{_get(c, 'height', 0)} @ {float(_get(c, 'fps', 0) or 0):.0f} fps"
-        for c in found
-    ]
+    parts = [_describe_camera(c) for c in found]
     return Check("camera", "ok", ", ".join(parts) + " (use --camera N to choose)")
+
+
+def _describe_camera(cam: Any) -> str:
+    size = f"{_get(cam, 'width', 0)}x{_get(cam, 'height', 0)}"
+    fps = float(_get(cam, "fps", 0) or 0)
+    return f"#{_get(cam, 'index', '?')} {size} @ {fps:.0f} fps"
 
 
 def _get(item: Any, key: str, default: Any) -> Any:
@@ -169,12 +195,15 @@ def _probe_with_opencv(max_index: int = 2) -> list[dict[str, Any]]:
         cap = cv2.VideoCapture(index)
         try:
             if cap.isOpened():
-                found.append({
-                    "index": index, "opened": True,
-                    "width": int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)),
-                    "height": int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)),
-                    "fps": float(cap.get(cv2.CAP_PROP_FPS) or 0.0),
-                })  # fmt: skip
+                found.append(
+                    {
+                        "index": index,
+                        "opened": True,
+                        "width": int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)),
+                        "height": int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)),
+                        "fps": float(cap.get(cv2.CAP_PROP_FPS) or 0.0),
+                    }
+                )
         finally:
             cap.release()
     return found
@@ -229,17 +258,29 @@ def check_sdl(start: Callable[[], tuple[str, str | None]] | None) -> list[Check]
     try:
         video, audio = (start or start_sdl)()
     except Exception as exc:
-        return [Check("display", "fail", f"SDL video does not start: {exc}",
-                      "run on a desktop session, or set SDL_VIDEODRIVER (e.g. x11, wayland, windows)")]  # fmt: skip
+        hint = "run on a desktop session, or set SDL_VIDEODRIVER (e.g. x11, wayland, windows)"
+        return [Check("display", "fail", f"SDL video does not start: {exc}", hint)]
     checks = []
     if video in ("dummy", "offscreen"):
-        checks.append(Check("display", "warn", f"SDL video driver '{video}': nothing will be visible",
-                            "unset SDL_VIDEODRIVER to see the session window"))  # fmt: skip
+        checks.append(
+            Check(
+                "display",
+                "warn",
+                f"SDL video driver '{video}': nothing will be visible",
+                "unset SDL_VIDEODRIVER to see the session window",
+            )
+        )
     else:
         checks.append(Check("display", "ok", f"SDL video driver '{video}'"))
     if audio is None:
-        checks.append(Check("audio", "warn", "no audio device: sessions run without sound cues",
-                            "connect speakers/headphones or check the system sound settings"))  # fmt: skip
+        checks.append(
+            Check(
+                "audio",
+                "warn",
+                "no audio device: sessions run without sound cues",
+                "connect speakers/headphones or check the system sound settings",
+            )
+        )
     else:
         checks.append(Check("audio", "ok", f"SDL audio driver '{audio}'"))
     return checks
@@ -250,13 +291,26 @@ def check_demo_protocol(path: Path) -> Check:
     from rehab.protocol import check_protocol
 
     if not path.is_file():
-        return Check("demo", "warn", f"{path} not found (protocols/ ships with a source checkout)",
-                     "run rehab from the rehab folder, or give a protocol to rehab run")  # fmt: skip
+        return Check(
+            "demo",
+            "warn",
+            f"{path} not found (protocols/ ships with a source checkout)",
+            "run rehab from the rehab folder, or give a protocol to rehab run",
+        )
     issues = check_protocol(path)
     if not issues:
         return Check("demo", "ok", f"{path} valid, clips found")
-    hint = "rehab render-demo all --library videos" if any(i.code == "P008" for i in issues) else f"rehab validate {path}"
-    return Check("demo", "fail", f"{issues[0]}" + (f" (+{len(issues) - 1} more)" if len(issues) > 1 else ""), hint)
+    hint = (
+        "rehab render-demo all --library videos"
+        if any(i.code == "P008" for i in issues)
+        else f"rehab validate {path}"
+    )
+    return Check(
+        "demo",
+        "fail",
+        f"{issues[0]}" + (f" (+{len(issues) - 1} more)" if len(issues) > 1 else ""),
+        hint,
+    )
 
 
 def check_data_dir(folder: Path) -> Check:
@@ -265,11 +319,19 @@ def check_data_dir(folder: Path) -> Check:
         with tempfile.NamedTemporaryFile(dir=folder, prefix=".doctor-", delete=True) as handle:
             handle.write(b"ok")
     except OSError as exc:
-        return Check("data folder", "fail", f"{folder} is not writable: {exc.strerror or exc}",
-                     "set REHAB_DATA (or --data) to a folder you can write")  # fmt: skip
+        return Check(
+            "data folder",
+            "fail",
+            f"{folder} is not writable: {exc.strerror or exc}",
+            "set REHAB_DATA (or --data) to a folder you can write",
+        )
     if os.name == "posix" and folder.stat().st_mode & 0o077:
-        return Check("data folder", "warn", f"{folder} is readable by other users",
-                     f"patient data should be private: chmod 700 {folder}")  # fmt: skip
+        return Check(
+            "data folder",
+            "warn",
+            f"{folder} is readable by other users",
+            f"patient data should be private: chmod 700 {folder}",
+        )
     return Check("data folder", "ok", f"{folder} (writable, owner-only)")
 
 

@@ -60,9 +60,13 @@ def test_healthy_machine_is_ready(tmp_path):
     named = by_name(checks)
     assert named["camera"].status == "ok" and "1280x720 @ 30 fps" in named["camera"].detail
     assert named["model full"].status == "ok" and named["model lite"].status == "ok"
-    assert {"python", "mediapipe", "opencv-contrib-python", "pygame", "pandas", "numpy"} <= set(named)
+    assert {"python", "mediapipe", "opencv-contrib-python", "pygame", "pandas", "numpy"} <= set(
+        named
+    )
     assert named["data folder"].status == "ok"
-    assert (tmp_path / "data").is_dir() and not any((tmp_path / "data").iterdir())  # probe file removed
+    assert (tmp_path / "data").is_dir() and not any(
+        (tmp_path / "data").iterdir()
+    )  # probe file removed
 
 
 def test_one_line_per_check(tmp_path):
@@ -185,7 +189,10 @@ def test_low_disk(tmp_path):
 
 
 def test_doctor_command_prints_lines_and_exit_code(monkeypatch, tmp_path):
-    fake = [Check("python", "ok", "3.11"), Check("camera", "fail", "no camera opens", doctor.NO_CAMERA_HINT)]
+    fake = [
+        Check("python", "ok", "3.11"),
+        Check("camera", "fail", "no camera opens", doctor.NO_CAMERA_HINT),
+    ]
     monkeypatch.setattr(doctor, "run_checks", lambda data=None: fake)
     from rehab.cli import main
 

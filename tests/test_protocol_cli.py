@@ -99,14 +99,18 @@ def _check_keys(node, schema, defs):
             _check_keys(item, schema["items"], defs)
 
 
-@pytest.mark.parametrize("path", sorted(shipped_protocols_dir().glob("*.yaml")), ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path", sorted(shipped_protocols_dir().glob("*.yaml")), ids=lambda p: p.name
+)
 def test_shipped_protocols_match_schema_keys(path):
     schema = protocol_json_schema()
     _check_keys(yaml.safe_load(path.read_text()), schema, schema["$defs"])
 
 
 def test_shipped_protocol_validates_with_jsonschema():
-    jsonschema = pytest.importorskip("jsonschema", reason="jsonschema is not a dependency; optional check")
+    jsonschema = pytest.importorskip(
+        "jsonschema", reason="jsonschema is not a dependency; optional check"
+    )
     schema = protocol_json_schema()
     data = yaml.safe_load((shipped_protocols_dir() / "home_session.yaml").read_text())
     jsonschema.validate(data, schema)

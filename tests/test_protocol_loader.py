@@ -41,40 +41,139 @@ def write(tmp_path: Path, text: str, name: str = "p.yaml") -> Path:
 CASES = [
     ("yaml-syntax", HEAD + "steps:\n  - rest: {duration_s: 5}\n  bad: [\n", "P001", 5),
     ("colon-in-value", "name: Test\ndescription: a: b\nsteps: []\n", "P001", 2),
-    ("unclosed-quote", "name: Test\ndescription: \"abc\nsteps: []\n", "P001", 2),
+    ("unclosed-quote", 'name: Test\ndescription: "abc\nsteps: []\n', "P001", 2),
     ("unclosed-brace", HEAD + "steps:\n  - rest: {duration_s: 3\n", "P001", 4),
-    ("unknown-top-key", "name: Test\ndescripton: typo\nsteps:\n  - rest: {duration_s: 5}\n", "P002", 2),
+    (
+        "unknown-top-key",
+        "name: Test\ndescripton: typo\nsteps:\n  - rest: {duration_s: 5}\n",
+        "P002",
+        2,
+    ),
     ("unknown-step-key", HEAD + "steps:\n  - observe:\n      clipp: open_close.mp4\n", "P002", 5),
-    ("kind-inside-step", HEAD + "steps:\n  - rest:\n      kind: rest\n      duration_s: 3\n", "P002", 5),
-    ("wrong-type-int", HEAD + "steps:\n  - observe:\n      clip: open_close.mp4\n      repeat: two\n", "P003", 6),
-    ("quoted-boolean", HEAD + "defaults:\n  feedback: \"yes\"\nsteps:\n  - rest: {duration_s: 5}\n", "P003", 4),
+    (
+        "kind-inside-step",
+        HEAD + "steps:\n  - rest:\n      kind: rest\n      duration_s: 3\n",
+        "P002",
+        5,
+    ),
+    (
+        "wrong-type-int",
+        HEAD + "steps:\n  - observe:\n      clip: open_close.mp4\n      repeat: two\n",
+        "P003",
+        6,
+    ),
+    (
+        "quoted-boolean",
+        HEAD + 'defaults:\n  feedback: "yes"\nsteps:\n  - rest: {duration_s: 5}\n',
+        "P003",
+        4,
+    ),
     ("settings-not-mapping", HEAD + "steps:\n  - rest: 10\n", "P003", 4),
-    ("missing-required", HEAD + "steps:\n  - rest: {duration_s: 5}\n  - mirror:\n      duration_s: 10\n", "P004", 5),
+    (
+        "missing-required",
+        HEAD + "steps:\n  - rest: {duration_s: 5}\n  - mirror:\n      duration_s: 10\n",
+        "P004",
+        5,
+    ),
     ("missing-steps", HEAD + "version: 1\n", "P004", 1),
-    ("speed-too-high", HEAD + "steps:\n  - observe:\n      clip: open_close.mp4\n      speed: 5\n", "P005", 6),
-    ("negative-duration", HEAD + "steps:\n  - rest: {duration_s: 5}\n  - rest: {duration_s: -3}\n", "P005", 5),
+    (
+        "speed-too-high",
+        HEAD + "steps:\n  - observe:\n      clip: open_close.mp4\n      speed: 5\n",
+        "P005",
+        6,
+    ),
+    (
+        "negative-duration",
+        HEAD + "steps:\n  - rest: {duration_s: 5}\n  - rest: {duration_s: -3}\n",
+        "P005",
+        5,
+    ),
     ("empty-steps", HEAD + "steps: []\n", "P005", 3),
-    ("unknown-step-kind", HEAD + "steps:\n  - rest: {duration_s: 5}\n  - watch: {clip: open_close.mp4}\n", "P006", 5),
-    ("unknown-task", HEAD + "steps:\n  - execute:\n      task: fist\n      target_reps: 5\n", "P007", 5),
+    (
+        "unknown-step-kind",
+        HEAD + "steps:\n  - rest: {duration_s: 5}\n  - watch: {clip: open_close.mp4}\n",
+        "P006",
+        5,
+    ),
+    (
+        "unknown-task",
+        HEAD + "steps:\n  - execute:\n      task: fist\n      target_reps: 5\n",
+        "P007",
+        5,
+    ),
     ("missing-clip", HEAD + "steps:\n  - observe:\n      clip: open_closee.mp4\n", "P008", 5),
-    ("missing-demonstration", HEAD + "steps:\n  - execute: {task: free, duration_s: 5, demonstration: nope.mp4}\n", "P008", 4),
-    ("execute-never-ends", HEAD + "steps:\n  - rest: {duration_s: 5}\n  - execute:\n      task: open_close\n", "P009", 5),
-    ("unknown-scale", HEAD + "steps:\n  - rate:\n      ratings:\n        - scale: mood\n", "P010", 6),
-    ("custom-scale-incomplete", HEAD + "steps:\n  - rate:\n      ratings:\n        - scale: pain\n        - scale: custom\n          name: effort\n", "P010", 7),
-    ("anchor-outside-scale", HEAD + "steps:\n  - rate:\n      ratings:\n        - scale: vividness\n          anchors: {0: none}\n", "P010", 6),
-    ("duplicate-key", HEAD + "steps:\n  - rest:\n      duration_s: 5\n      duration_s: 6\n", "P011", 6),
-    ("hand-left", HEAD + "steps:\n  - execute:\n      task: open_close\n      target_reps: 5\n      hand: left\n", "P012", 7),
-    ("mirror-mode", HEAD + "steps:\n  - mirror: {duration_s: 5, movement: wave, mode: rotate}\n", "P012", 4),
+    (
+        "missing-demonstration",
+        HEAD + "steps:\n  - execute: {task: free, duration_s: 5, demonstration: nope.mp4}\n",
+        "P008",
+        4,
+    ),
+    (
+        "execute-never-ends",
+        HEAD + "steps:\n  - rest: {duration_s: 5}\n  - execute:\n      task: open_close\n",
+        "P009",
+        5,
+    ),
+    (
+        "unknown-scale",
+        HEAD + "steps:\n  - rate:\n      ratings:\n        - scale: mood\n",
+        "P010",
+        6,
+    ),
+    (
+        "custom-scale-incomplete",
+        HEAD
+        + "steps:\n  - rate:\n      ratings:\n        - scale: pain\n        - scale: custom\n          name: effort\n",
+        "P010",
+        7,
+    ),
+    (
+        "anchor-outside-scale",
+        HEAD
+        + "steps:\n  - rate:\n      ratings:\n        - scale: vividness\n          anchors: {0: none}\n",
+        "P010",
+        6,
+    ),
+    (
+        "duplicate-key",
+        HEAD + "steps:\n  - rest:\n      duration_s: 5\n      duration_s: 6\n",
+        "P011",
+        6,
+    ),
+    (
+        "hand-left",
+        HEAD
+        + "steps:\n  - execute:\n      task: open_close\n      target_reps: 5\n      hand: left\n",
+        "P012",
+        7,
+    ),
+    (
+        "mirror-mode",
+        HEAD + "steps:\n  - mirror: {duration_s: 5, movement: wave, mode: rotate}\n",
+        "P012",
+        4,
+    ),
     ("tab-indent", HEAD + "steps:\n  - rest:\n\t\tduration_s: 5\n", "P013", 5),
     ("empty-file", "\n# only a comment\n", "P014", 1),
     ("top-level-list", "- rest: {duration_s: 5}\n", "P015", 1),
     ("step-is-word", HEAD + "steps:\n  - rest: {duration_s: 5}\n  - rest\n", "P016", 5),
     ("kind-as-field", HEAD + "steps:\n  - kind: rest\n    duration_s: 5\n", "P016", 4),
     ("not-indented", HEAD + "steps:\n  - observe:\n    clip: open_close.mp4\n", "P017", 5),
-    ("safety-no-pain", HEAD + "safety:\n  pain_stop_rise: 2\nsteps:\n  - rest: {duration_s: 5}\n", "P018", 4),
+    (
+        "safety-no-pain",
+        HEAD + "safety:\n  pain_stop_rise: 2\nsteps:\n  - rest: {duration_s: 5}\n",
+        "P018",
+        4,
+    ),
     ("clip-is-path", HEAD + "steps:\n  - observe: {clip: ../videos/open_close.mp4}\n", "P020", 4),
-    ("nested-block", HEAD + "steps:\n  - block:\n      repeat: 2\n      steps:\n        - rest: {duration_s: 1}\n"
-     "        - block:\n            steps:\n              - execute: {task: wave, duration_s: 5}\n", "P007", 10),
+    (
+        "nested-block",
+        HEAD
+        + "steps:\n  - block:\n      repeat: 2\n      steps:\n        - rest: {duration_s: 1}\n"
+        "        - block:\n            steps:\n              - execute: {task: wave, duration_s: 5}\n",
+        "P007",
+        10,
+    ),
 ]
 
 
@@ -129,10 +228,20 @@ def test_all_problems_reported_at_once(tmp_path, videos):
     issues = check_protocol(write(tmp_path, ALL_WRONG), videos)
     got = {(i.code, i.line) for i in issues}
     expected = {
-        ("P004", 1), ("P002", 2), ("P003", 4), ("P008", 7), ("P005", 8), ("P009", 9),
-        ("P007", 10), ("P012", 11), ("P017", 13), ("P006", 14), ("P010", 17), ("P005", 19),
+        ("P004", 1),
+        ("P002", 2),
+        ("P003", 4),
+        ("P008", 7),
+        ("P005", 8),
+        ("P009", 9),
+        ("P007", 10),
+        ("P012", 11),
+        ("P017", 13),
+        ("P006", 14),
+        ("P010", 17),
+        ("P005", 19),
         ("P004", 21),
-    }  # fmt: skip
+    }
     assert expected <= got, "\n".join(map(str, issues))
     assert [(i.line, i.col) for i in issues] == sorted((i.line, i.col) for i in issues)
 
@@ -197,7 +306,9 @@ def test_load_protocol_raises_with_every_issue(tmp_path, videos):
 
 
 def test_load_valid_protocol(tmp_path, videos):
-    text = HEAD + """\
+    text = (
+        HEAD
+        + """\
 steps:
   - observe: {clip: open_close.mp4, speed: 0.5}
   - block:
@@ -214,6 +325,7 @@ steps:
           max: 4
           anchors: {0: easy, 4: very hard}
 """
+    )
     path = write(tmp_path, text)
     loaded = load_protocol(path, videos)
     assert loaded.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
@@ -231,18 +343,23 @@ def test_default_videos_dir_is_beside_protocols(tmp_path):
     (tmp_path / "protocols").mkdir()
     (tmp_path / "videos").mkdir()
     (tmp_path / "videos" / "open_close.mp4").write_bytes(b"")
-    path = write(tmp_path, HEAD + "steps:\n  - observe: {clip: open_close.mp4}\n", "protocols/p.yaml")
+    path = write(
+        tmp_path, HEAD + "steps:\n  - observe: {clip: open_close.mp4}\n", "protocols/p.yaml"
+    )
     assert load_protocol(path).videos_dir == tmp_path / "videos"
     (tmp_path / "videos" / "open_close.mp4").unlink()
     assert [i.code for i in check_protocol(path)] == ["P008"]
 
 
 def test_yaml_merge_keys_and_anchors_work(tmp_path, videos):
-    text = HEAD + """\
+    text = (
+        HEAD
+        + """\
 x-common: &common {task: open_close, duration_s: 10}
 steps:
   - execute: {<<: *common, target_reps: 3}
 """
+    )
     issues = check_protocol(write(tmp_path, text), videos)
     # anchors work; the helper key itself is still unknown
     assert [(i.code, i.line) for i in issues] == [("P002", 3)]

@@ -20,9 +20,14 @@ from rehab.protocol import (
 CLIPS = ("open_close.mp4", "finger_tap.mp4", "opposition.mp4", "reach_grasp.mp4", "wrist_flex.mp4")
 SHIPPED = sorted(shipped_protocols_dir().glob("*.yaml"))
 EXPECTED = {
-    "ertelt2007_ao.yaml", "franceschini2012_ao.yaml", "yavuzer2008_mirror.yaml",
-    "motor_imagery.yaml", "ao_mi_combined.yaml", "home_session.yaml", "demo.yaml",
-}  # fmt: skip
+    "ertelt2007_ao.yaml",
+    "franceschini2012_ao.yaml",
+    "yavuzer2008_mirror.yaml",
+    "motor_imagery.yaml",
+    "ao_mi_combined.yaml",
+    "home_session.yaml",
+    "demo.yaml",
+}
 
 
 @pytest.fixture(scope="module")
@@ -50,14 +55,18 @@ def test_shipped_protocols_validate_against_real_videos():
     videos = shipped_videos_dir()
     missing = [name for name in CLIPS if not (videos / name).is_file()]
     if missing:
-        pytest.skip(f"clips not rendered yet in {videos}: {', '.join(missing)} (rehab render-demo TASK)")
+        pytest.skip(
+            f"clips not rendered yet in {videos}: {', '.join(missing)} (rehab render-demo TASK)"
+        )
     for path in SHIPPED:
         issues = check_protocol(path)
         assert issues == [], "\n".join(map(str, issues))
 
 
 def _flat(name: str, videos: Path):
-    return [p.step for p in load_protocol(shipped_protocols_dir() / name, videos).protocol.flatten()]
+    return [
+        p.step for p in load_protocol(shipped_protocols_dir() / name, videos).protocol.flatten()
+    ]
 
 
 def _seconds(steps, kind) -> float:
@@ -77,7 +86,11 @@ def test_demo_is_short_and_has_every_leaf_kind(fake_videos):
 def test_home_session_has_pain_before_and_after_and_stop_rule(fake_videos):
     loaded = load_protocol(shipped_protocols_dir() / "home_session.yaml", fake_videos)
     steps = [p.step for p in loaded.protocol.flatten()]
-    rates = [i for i, s in enumerate(steps) if isinstance(s, RateStep) and any(r.scale == "pain" for r in s.ratings)]
+    rates = [
+        i
+        for i, s in enumerate(steps)
+        if isinstance(s, RateStep) and any(r.scale == "pain" for r in s.ratings)
+    ]
     assert rates and rates[0] <= 1 and rates[-1] >= len(steps) - 2
     assert loaded.protocol.safety.pain_stop_rise == 2
     timed_min = sum(getattr(s, "duration_s", 0) or 0 for s in steps) / 60
@@ -93,7 +106,11 @@ def test_yavuzer_is_thirty_minutes_of_mirror_with_rests(fake_videos):
 
 
 def test_franceschini_three_sequences_watch_then_imitate(fake_videos):
-    steps = [s for s in _flat("franceschini2012_ao.yaml", fake_videos) if s.kind in ("observe", "execute")]
+    steps = [
+        s
+        for s in _flat("franceschini2012_ao.yaml", fake_videos)
+        if s.kind in ("observe", "execute")
+    ]
     assert [s.kind for s in steps] == ["observe", "execute"] * 3
     assert all(s.duration_s == 120 for s in steps if isinstance(s, ExecuteStep))
 
@@ -106,7 +123,10 @@ def test_ertelt_three_actions_watch_then_about_six_minutes_doing(fake_videos):
             tasks.append(s.task)
     assert len(tasks) == 3
     for task in tasks:
-        assert sum(s.duration_s or 0 for s in steps if isinstance(s, ExecuteStep) and s.task == task) == 360
+        assert (
+            sum(s.duration_s or 0 for s in steps if isinstance(s, ExecuteStep) and s.task == task)
+            == 360
+        )
 
 
 def test_imagery_protocols(fake_videos):

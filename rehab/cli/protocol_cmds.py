@@ -1,4 +1,4 @@
-"""Commands about protocol files and the machine: ``rehab validate``, ``rehab schema``, ``rehab doctor``."""
+"""Commands for protocol files and the machine: ``rehab validate``, ``schema``, ``doctor``."""
 
 from __future__ import annotations
 
@@ -13,8 +13,12 @@ from rehab.cli.app import friendly_errors, main
 
 @main.command("validate")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--videos", "videos_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Folder the clips are looked up in (default: videos/ beside protocols/).")
+@click.option(
+    "--videos",
+    "videos_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder the clips are looked up in (default: videos/ beside protocols/).",
+)
 @friendly_errors
 def validate_cmd(files: tuple[Path, ...], videos_dir: Path | None) -> None:
     """Check protocol FILES (or every .yaml in a folder); print every problem as
@@ -75,8 +79,12 @@ def _clip_durations(videos_dir: Path):
 
 
 @main.command("schema")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write to this file instead of printing.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to this file instead of printing.",
+)
 @friendly_errors
 def schema_cmd(output: Path | None) -> None:
     """Print the JSON Schema of protocol files, for editors that check YAML as you type.
@@ -99,8 +107,12 @@ def schema_cmd(output: Path | None) -> None:
 
 
 @main.command("doctor")
-@click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Session store folder to check (default: $REHAB_DATA or the user data folder).")
+@click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Session store folder to check (default: $REHAB_DATA or the user data folder).",
+)
 @friendly_errors
 def doctor_cmd(data_dir: Path | None) -> None:
     """Check that this machine can run a session: Python and packages, hand model, cameras,

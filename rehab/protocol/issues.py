@@ -20,26 +20,62 @@ class IssueKind:
 
 
 _KINDS = (
-    IssueKind("P001", "YAML syntax error", "check indentation, colons and quotes on this line or the one above"),
+    IssueKind(
+        "P001",
+        "YAML syntax error",
+        "check indentation, colons and quotes on this line or the one above",
+    ),
     IssueKind("P002", "unknown key", "remove it or correct its spelling"),
     IssueKind("P003", "wrong type", "write a value of the type shown"),
     IssueKind("P004", "missing required key", "add the key"),
     IssueKind("P005", "value out of range", "use a value inside the allowed range"),
-    IssueKind("P006", "unknown step kind", "use one of: observe, execute, mirror, imagine, rest, rate, instruction, block"),
+    IssueKind(
+        "P006",
+        "unknown step kind",
+        "use one of: observe, execute, mirror, imagine, rest, rate, instruction, block",
+    ),
     IssueKind("P007", "unknown task", "use one of the tasks the scorer knows"),
-    IssueKind("P008", "missing clip file", "put the clip in the videos folder or correct the file name"),
+    IssueKind(
+        "P008", "missing clip file", "put the clip in the videos folder or correct the file name"
+    ),
     IssueKind("P009", "execute step never ends", "add target_reps, duration_s or both"),
-    IssueKind("P010", "bad rating scale", "use pain, fatigue, vividness, or custom with name, question, min, max and anchors"),
+    IssueKind(
+        "P010",
+        "bad rating scale",
+        "use pain, fatigue, vividness, or custom with name, question, min, max and anchors",
+    ),
     IssueKind("P011", "duplicate key", "keep one of them; YAML would silently use only one"),
     IssueKind("P012", "invalid choice", "use one of the values listed"),
     IssueKind("P013", "tab in indentation", "indent with spaces only (YAML does not allow tabs)"),
-    IssueKind("P014", "empty file", "write a protocol: name, description and steps (see protocols/demo.yaml)"),
-    IssueKind("P015", "not a mapping", "the file must be `key: value` lines starting with name:, description:, steps:"),
-    IssueKind("P016", "malformed step", "write each step as one key naming its kind, e.g. `- rest: {duration_s: 30}`"),
-    IssueKind("P017", "step settings not indented", "indent the settings under the step kind by two more spaces"),
-    IssueKind("P018", "safety rule can never trigger", "add the matching rate step or remove the rule"),
+    IssueKind(
+        "P014",
+        "empty file",
+        "write a protocol: name, description and steps (see protocols/demo.yaml)",
+    ),
+    IssueKind(
+        "P015",
+        "not a mapping",
+        "the file must be `key: value` lines starting with name:, description:, steps:",
+    ),
+    IssueKind(
+        "P016",
+        "malformed step",
+        "write each step as one key naming its kind, e.g. `- rest: {duration_s: 30}`",
+    ),
+    IssueKind(
+        "P017",
+        "step settings not indented",
+        "indent the settings under the step kind by two more spaces",
+    ),
+    IssueKind(
+        "P018", "safety rule can never trigger", "add the matching rate step or remove the rule"
+    ),
     IssueKind("P019", "file cannot be read", "check the path and that the file is UTF-8 text"),
-    IssueKind("P020", "clip name is not a file name", "write only the file name of a clip inside the videos folder"),
+    IssueKind(
+        "P020",
+        "clip name is not a file name",
+        "write only the file name of a clip inside the videos folder",
+    ),
 )
 
 CATALOGUE: dict[str, IssueKind] = {k.code: k for k in _KINDS}
@@ -75,7 +111,9 @@ class Issue:
         return CATALOGUE[self.code].title
 
 
-def make_issue(code: str, file: str, line: int, col: int, message: str, hint: str | None = None) -> Issue:
+def make_issue(
+    code: str, file: str, line: int, col: int, message: str, hint: str | None = None
+) -> Issue:
     """An Issue whose hint defaults to the catalogue's how-to-fix for ``code``."""
     kind = CATALOGUE[code]  # KeyError on an unknown code is a programming error, on purpose
     return Issue(code, file, line, col, message, hint if hint is not None else kind.hint)

@@ -52,7 +52,9 @@ class LoadedProtocol:
         return self.videos_dir / name
 
 
-def load_protocol(path: str | os.PathLike[str], videos_dir: str | os.PathLike[str] | None = None) -> LoadedProtocol:
+def load_protocol(
+    path: str | os.PathLike[str], videos_dir: str | os.PathLike[str] | None = None
+) -> LoadedProtocol:
     """Load and validate a protocol file.
 
     Args:
@@ -78,12 +80,16 @@ def load_protocol(path: str | os.PathLike[str], videos_dir: str | os.PathLike[st
     return loaded
 
 
-def check_protocol(path: str | os.PathLike[str], videos_dir: str | os.PathLike[str] | None = None) -> list[Issue]:
+def check_protocol(
+    path: str | os.PathLike[str], videos_dir: str | os.PathLike[str] | None = None
+) -> list[Issue]:
     """Every problem in a protocol file (an empty list when it is valid)."""
     return _load(path, videos_dir)[1]
 
 
-def _load(path: str | os.PathLike[str], videos_dir: str | os.PathLike[str] | None) -> tuple[LoadedProtocol | None, list[Issue]]:
+def _load(
+    path: str | os.PathLike[str], videos_dir: str | os.PathLike[str] | None
+) -> tuple[LoadedProtocol | None, list[Issue]]:
     file = str(path)
     raw, problem = _read(Path(path), file)
     if raw is None:
@@ -94,7 +100,15 @@ def _load(path: str | os.PathLike[str], videos_dir: str | os.PathLike[str] | Non
         return None, _tidy(issues)
     if not isinstance(located.data, dict):
         at = located.pos(())
-        issues.append(make_issue("P015", file, at.line, at.col, f"the file holds {show(located.data)}, not a protocol"))
+        issues.append(
+            make_issue(
+                "P015",
+                file,
+                at.line,
+                at.col,
+                f"the file holds {show(located.data)}, not a protocol",
+            )
+        )
         return None, _tidy(issues)
     vdir = Path(videos_dir) if videos_dir is not None else videos_dir_for(path)
     checker = _Checker(file, located, vdir)
@@ -125,7 +139,9 @@ def _read(path: Path, file: str) -> tuple[bytes | None, Issue | None]:
         raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        return None, make_issue("P019", file, line, 1, "the file is not UTF-8 text", "save it as UTF-8 text")
+        return None, make_issue(
+            "P019", file, line, 1, "the file is not UTF-8 text", "save it as UTF-8 text"
+        )
     return raw, None
 
 
@@ -146,7 +162,9 @@ class _Checker:
         self.videos_dir = videos_dir
         self.issues: list[Issue] = []
 
-    def _add(self, code: str, path: Path_, message: str, hint: str | None = None, on_key: bool = False) -> None:
+    def _add(
+        self, code: str, path: Path_, message: str, hint: str | None = None, on_key: bool = False
+    ) -> None:
         at = self.located.pos(path, prefer_key=on_key)
         self.issues.append(make_issue(code, self.file, at.line, at.col, message, hint))
 
@@ -168,16 +186,36 @@ class _Checker:
         if settings is None:
             settings = {}  # `- observe:` alone: pydantic then names each missing key
         if not isinstance(settings, dict):
-            self._add("P003", here, f"the settings of a {kind} step must be indented 'key: value' lines, not {show(settings)}")
+            self._add(
+                "P003",
+                here,
+                f"the settings of a {kind} step must be indented 'key: value' lines, "
+                f"not {show(settings)}",
+            )
             return dict(_PLACEHOLDER_STEP)
         settings = dict(settings)
         if "kind" in settings:
-            self._add("P002", here + ("kind",), "unknown key 'kind'", f"the kind is the key above: `- {kind}:`", on_key=True)
+            self._add(
+                "P002",
+                here + ("kind",),
+                "unknown key 'kind'",
+                f"the kind is the key above: `- {kind}:`",
+                on_key=True,
+            )
             del settings["kind"]
         if kind == "block" and isinstance(settings.get("steps"), list):
             settings["steps"] = self._steps(settings["steps"], here + ("steps",))
-        if kind == "execute" and settings.get("target_reps") is None and settings.get("duration_s") is None:
-            self._add("P009", here, "this execute step has neither target_reps nor duration_s, so it would never end", on_key=True)
+        if (
+            kind == "execute"
+            and settings.get("target_reps") is None
+            and settings.get("duration_s") is None
+        ):
+            self._add(
+                "P009",
+                here,
+                "this execute step has neither target_reps nor duration_s, so it would never end",
+                on_key=True,
+            )
         if kind == "observe":
             self._clip(settings.get("clip"), here + ("clip",))
         if kind == "execute" and settings.get("demonstration") is not None:
@@ -188,30 +226,57 @@ class _Checker:
         """The step's kind, or None after reporting why the entry is not a step."""
         kinds = list(STEP_KINDS)
         if not isinstance(item, dict) or not item:
-            hint = f"write `- {item}: ...` with its settings indented below" if item in STEP_KINDS else None
-            self._add("P016", path, f"a step must be one key naming its kind, not {show(item)}", hint)
+            hint = (
+                f"write `- {item}: ...` with its settings indented below"
+                if item in STEP_KINDS
+                else None
+            )
+            self._add(
+                "P016", path, f"a step must be one key naming its kind, not {show(item)}", hint
+            )
             return None
         named = [k for k in item if k in STEP_KINDS]
         if len(item) == 1 and not named:
             key = next(iter(item))
-            self._add("P006", path + (key,), f"unknown step kind '{key}'", did_you_mean(key, kinds, "step kinds"), on_key=True)
+            self._add(
+                "P006",
+                path + (key,),
+                f"unknown step kind '{key}'",
+                did_you_mean(key, kinds, "step kinds"),
+                on_key=True,
+            )
             return None
         if len(named) == 1 and len(item) > 1:
             extra = next(k for k in item if k != named[0])
             self._add(
-                "P017", path + (extra,),
+                "P017",
+                path + (extra,),
                 f"'{extra}' is not indented under `{named[0]}:`, so it is not part of the step",
                 on_key=True,
-            )  # fmt: skip
+            )
             return None
         if len(named) > 1:
-            self._add("P016", path, f"two step kinds in one entry ({', '.join(map(str, named))})", "start each step with its own '- '")
+            self._add(
+                "P016",
+                path,
+                f"two step kinds in one entry ({', '.join(map(str, named))})",
+                "start each step with its own '- '",
+            )
             return None
         if len(named) == 0:
             keys = ", ".join(map(str, item))
             said = item.get("kind")
-            hint = f"write the kind as the key: `- {said}:`, not `kind: {said}`" if "kind" in item else None
-            self._add("P016", path, f"a step must be one key naming its kind; this one has keys {keys}", hint)
+            hint = (
+                f"write the kind as the key: `- {said}:`, not `kind: {said}`"
+                if "kind" in item
+                else None
+            )
+            self._add(
+                "P016",
+                path,
+                f"a step must be one key naming its kind; this one has keys {keys}",
+                hint,
+            )
             return None
         return str(named[0])
 
@@ -219,7 +284,12 @@ class _Checker:
         if not isinstance(name, str) or not name:
             return  # pydantic reports the wrong type or the empty name
         if Path(name).name != name or name in (".", ".."):
-            self._add("P020", path, f"clip {show(name)} is a path", f"copy the clip into {self.videos_dir} and write only its file name")
+            self._add(
+                "P020",
+                path,
+                f"clip {show(name)} is a path",
+                f"copy the clip into {self.videos_dir} and write only its file name",
+            )
             return
         if (self.videos_dir / name).is_file():
             return
@@ -243,9 +313,12 @@ class _Checker:
         for rule, scale, needed, why in rules:
             if getattr(protocol.safety, rule) is not None and counts[scale] < needed:
                 self._add(
-                    "P018", ("safety", rule), f"safety rule {rule} can never trigger: {why}",
-                    f"add a rate step with `- scale: {scale}` or remove {rule}", on_key=True,
-                )  # fmt: skip
+                    "P018",
+                    ("safety", rule),
+                    f"safety rule {rule} can never trigger: {why}",
+                    f"add a rate step with `- scale: {scale}` or remove {rule}",
+                    on_key=True,
+                )
 
 
 def _closest_clip(name: str, videos_dir: Path) -> str | None:
@@ -254,4 +327,3 @@ def _closest_clip(name: str, videos_dir: Path) -> str | None:
     clips = sorted(p.name for p in videos_dir.iterdir() if p.suffix.lower() in _VIDEO_SUFFIXES)
     found = difflib.get_close_matches(name, clips, n=1, cutoff=0.6)
     return found[0] if found else None
-

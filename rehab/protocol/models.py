@@ -29,19 +29,34 @@ class _Model(BaseModel):
 class Defaults(_Model):
     """Values every step inherits unless it sets its own."""
 
-    feedback: YamlBool = Field(default=True, description="Show live feedback (repetition count, hand outline) while executing.")
-    countdown_s: float = Field(default=3.0, ge=0, le=30, description="Countdown before each execute step, seconds.")
-    hand: HandChoice = Field(default="affected", description="Which hand execute steps use: affected, unaffected or both.")
-    show_result: YamlBool = Field(default=True, description="Show the trial's score after each execute step.")
+    feedback: YamlBool = Field(
+        default=True,
+        description="Show live feedback (repetition count, hand outline) while executing.",
+    )
+    countdown_s: float = Field(
+        default=3.0, ge=0, le=30, description="Countdown before each execute step, seconds."
+    )
+    hand: HandChoice = Field(
+        default="affected",
+        description="Which hand execute steps use: affected, unaffected or both.",
+    )
+    show_result: YamlBool = Field(
+        default=True, description="Show the trial's score after each execute step."
+    )
 
 
 class Safety(_Model):
     """Session-level stop rules, applied the moment a rating is given."""
 
     pain_stop_rise: int | None = Field(
-        default=None, ge=1, le=10, description="Stop when pain rises by at least this much from its first rating."
+        default=None,
+        ge=1,
+        le=10,
+        description="Stop when pain rises by at least this much from its first rating.",
     )
-    pain_stop_at: int | None = Field(default=None, ge=1, le=10, description="Stop when pain reaches this value.")
+    pain_stop_at: int | None = Field(
+        default=None, ge=1, le=10, description="Stop when pain reaches this value."
+    )
     fatigue_stop_at: int | None = Field(
         default=None, ge=1, le=10, description="Stop when fatigue (Borg CR10) reaches this value."
     )
@@ -53,11 +68,16 @@ class ObserveStep(_Model):
     kind: Literal["observe"] = "observe"
     clip: str = Field(..., min_length=1, description="File in videos/ (e.g. open_close.mp4).")
     repeat: int = Field(default=1, ge=1, le=50, description="How many times the clip is played.")
-    speed: float = Field(default=1.0, ge=0.1, le=2.0, description="Playback speed; 0.5 is slow motion.")
-    match_affected_side: YamlBool = Field(
-        default=False, description="Mirror the clip when its hand is not the patient's affected side."
+    speed: float = Field(
+        default=1.0, ge=0.1, le=2.0, description="Playback speed; 0.5 is slow motion."
     )
-    imagine: YamlBool = Field(default=False, description="Ask the patient to imagine doing it while watching.")
+    match_affected_side: YamlBool = Field(
+        default=False,
+        description="Mirror the clip when its hand is not the patient's affected side.",
+    )
+    imagine: YamlBool = Field(
+        default=False, description="Ask the patient to imagine doing it while watching."
+    )
     text: str | None = Field(default=None, description="Instruction shown with the clip.")
 
 
@@ -66,14 +86,30 @@ class ExecuteStep(_Model):
 
     kind: Literal["execute"] = "execute"
     task: Task = Field(..., description="What is scored: " + ", ".join(TASKS) + ".")
-    hand: HandChoice | None = Field(default=None, description="affected, unaffected or both (default: defaults.hand).")
-    target_reps: int | None = Field(default=None, ge=1, le=500, description="Stop after this many repetitions.")
-    duration_s: float | None = Field(default=None, gt=0, le=1800, description="Stop after this many seconds.")
-    demonstration: str | None = Field(default=None, description="Clip in videos/ whose movement is the reference.")
-    feedback: YamlBool | None = Field(default=None, description="Live feedback on or off (default: defaults.feedback).")
-    show_result: YamlBool | None = Field(default=None, description="Show the score afterwards (default: defaults.show_result).")
-    compare_previous: YamlBool = Field(default=False, description="Show the previous session's score (knowledge of results).")
-    record_video: YamlBool = Field(default=False, description="Store the camera video (needs the patient's consent).")
+    hand: HandChoice | None = Field(
+        default=None, description="affected, unaffected or both (default: defaults.hand)."
+    )
+    target_reps: int | None = Field(
+        default=None, ge=1, le=500, description="Stop after this many repetitions."
+    )
+    duration_s: float | None = Field(
+        default=None, gt=0, le=1800, description="Stop after this many seconds."
+    )
+    demonstration: str | None = Field(
+        default=None, description="Clip in videos/ whose movement is the reference."
+    )
+    feedback: YamlBool | None = Field(
+        default=None, description="Live feedback on or off (default: defaults.feedback)."
+    )
+    show_result: YamlBool | None = Field(
+        default=None, description="Show the score afterwards (default: defaults.show_result)."
+    )
+    compare_previous: YamlBool = Field(
+        default=False, description="Show the previous session's score (knowledge of results)."
+    )
+    record_video: YamlBool = Field(
+        default=False, description="Store the camera video (needs the patient's consent)."
+    )
     text: str | None = Field(default=None, description="Instruction shown before the trial.")
 
     @model_validator(mode="after")
@@ -89,12 +125,18 @@ class MirrorStep(_Model):
     """Mirror-therapy display for a fixed time."""
 
     kind: Literal["mirror"] = "mirror"
-    duration_s: float = Field(..., gt=0, le=3600, description="How long the mirror display runs, seconds.")
+    duration_s: float = Field(
+        ..., gt=0, le=3600, description="How long the mirror display runs, seconds."
+    )
     mode: Literal["flip", "split"] = Field(
-        default="flip", description="flip: the whole camera image mirrored; split: one half mirrored onto the other."
+        default="flip",
+        description="flip: the whole camera image mirrored; "
+        "split: one half of the image mirrored onto the other.",
     )
     movement: str = Field(..., min_length=1, description="What to do with the unaffected hand.")
-    text: str | None = Field(default=None, description="Extra instruction shown before the mirror starts.")
+    text: str | None = Field(
+        default=None, description="Extra instruction shown before the mirror starts."
+    )
 
 
 class ImagineStep(_Model):
@@ -103,8 +145,12 @@ class ImagineStep(_Model):
     kind: Literal["imagine"] = "imagine"
     text: str = Field(..., min_length=1, description="What to imagine (read out or shown).")
     duration_s: float = Field(..., gt=0, le=1800, description="Imagery time, seconds.")
-    eyes_closed: YamlBool = Field(default=False, description="Eyes closed, with audio start and stop cues.")
-    rate_vividness: YamlBool = Field(default=False, description="Ask for a vividness rating (1-5) afterwards.")
+    eyes_closed: YamlBool = Field(
+        default=False, description="Eyes closed, with audio start and stop cues."
+    )
+    rate_vividness: YamlBool = Field(
+        default=False, description="Ask for a vividness rating (1-5) afterwards."
+    )
 
 
 class RestStep(_Model):
@@ -153,18 +199,23 @@ class Rating(_Model):
         pattern=r"^[a-z][a-z0-9_]*$",
         description="Column name for a custom scale (lower case, digits, underscores).",
     )
-    question: str | None = Field(default=None, description="The question shown (standard scales have one).")
+    question: str | None = Field(
+        default=None, description="The question shown (standard scales have one)."
+    )
     min: int | None = Field(default=None, description="Lowest answer (standard scales have one).")
     max: int | None = Field(default=None, description="Highest answer (standard scales have one).")
     anchors: dict[int, str] | None = Field(
-        default=None, description="Labels for some answers, e.g. {0: no pain, 10: worst pain imaginable}."
+        default=None,
+        description="Labels for some answers, e.g. {0: no pain, 10: worst pain imaginable}.",
     )
     default: int | None = Field(default=None, description="Answer used by --autopilot.")
 
     @model_validator(mode="after")
     def _fill_and_check(self) -> Rating:
         if self.scale == "custom":
-            missing = [k for k in ("name", "question", "min", "max", "anchors") if getattr(self, k) is None]
+            missing = [
+                k for k in ("name", "question", "min", "max", "anchors") if getattr(self, k) is None
+            ]
             if missing:
                 raise _scale_error(f"a custom scale needs {', '.join(missing)}")
         lo, hi = self.lo, self.hi
@@ -235,34 +286,53 @@ class InstructionStep(_Model):
     kind: Literal["instruction"] = "instruction"
     text: str = Field(..., min_length=1, description="The text shown.")
     title: str | None = Field(default=None, description="Heading above the text.")
-    duration_s: float | None = Field(default=None, gt=0, le=600, description="Go on by itself after this long.")
+    duration_s: float | None = Field(
+        default=None, gt=0, le=600, description="Go on by itself after this long."
+    )
 
 
 class Block(_Model):
     """A group of steps done ``repeat`` times."""
 
     kind: Literal["block"] = "block"
-    name: str | None = Field(default=None, description="A label for the group, e.g. 'action 1: reach and grasp'.")
+    name: str | None = Field(
+        default=None, description="A label for the group, e.g. 'action 1: reach and grasp'."
+    )
     repeat: int = Field(default=1, ge=1, le=100, description="How many times the steps are done.")
     steps: list[Step] = Field(..., min_length=1, description="The steps of the group.")
 
 
 Step = Annotated[
-    Union[ObserveStep, ExecuteStep, MirrorStep, ImagineStep, RestStep, RateStep, InstructionStep, Block],
+    Union[
+        ObserveStep,
+        ExecuteStep,
+        MirrorStep,
+        ImagineStep,
+        RestStep,
+        RateStep,
+        InstructionStep,
+        Block,
+    ],
     Field(discriminator="kind"),
 ]
 Block.model_rebuild()
 
 STEP_KINDS = ("observe", "execute", "mirror", "imagine", "rest", "rate", "instruction", "block")
-LeafStep = Union[ObserveStep, ExecuteStep, MirrorStep, ImagineStep, RestStep, RateStep, InstructionStep]
+LeafStep = Union[
+    ObserveStep, ExecuteStep, MirrorStep, ImagineStep, RestStep, RateStep, InstructionStep
+]
 
 
 class Protocol(_Model):
     """A whole therapy session."""
 
     name: str = Field(..., min_length=1, description="Short title shown at the start.")
-    description: str = Field(..., min_length=1, description="What the session is and who it is for.")
-    reference: str | None = Field(default=None, description="The paper or guideline the protocol follows.")
+    description: str = Field(
+        ..., min_length=1, description="What the session is and who it is for."
+    )
+    reference: str | None = Field(
+        default=None, description="The paper or guideline the protocol follows."
+    )
     version: int = Field(default=1, ge=1, description="Raise it when you change the protocol.")
     defaults: Defaults = Field(default_factory=Defaults, description="Values every step inherits.")
     safety: Safety = Field(default_factory=Safety, description="Rules that stop the session.")

@@ -23,9 +23,15 @@ _TYPE_WORDS = {
     "model": "a mapping (indented 'key: value' lines)",
 }
 _RANGE_TYPES = {
-    "greater_than", "greater_than_equal", "less_than", "less_than_equal",
-    "too_short", "too_long", "string_too_short", "string_too_long",
-}  # fmt: skip
+    "greater_than",
+    "greater_than_equal",
+    "less_than",
+    "less_than_equal",
+    "too_short",
+    "too_long",
+    "string_too_short",
+    "string_too_long",
+}
 _RANGE_WORDS = {"ge": "at least", "gt": "more than", "le": "at most", "lt": "less than"}
 
 
@@ -71,7 +77,9 @@ def _issue(err: Any, located: Located, file: str) -> Issue:
     if loc and loc[-1] == "[key]" and len(names) >= 2:
         name = f"each key of {names[-2]}"
     model = model_at(loc)
-    on_key = kind in ("missing", "extra_forbidden", "execute_needs_end") or (loc and loc[-1] == "[key]")
+    on_key = kind in ("missing", "extra_forbidden", "execute_needs_end") or (
+        loc and loc[-1] == "[key]"
+    )
     at = located.pos(loc, prefer_key=bool(on_key))
     code, message, hint = _describe(kind, name, err, model)
     step = _step_kind(loc)
@@ -80,7 +88,9 @@ def _issue(err: Any, located: Located, file: str) -> Issue:
     return make_issue(code, file, at.line, at.col, message, hint)
 
 
-def _describe(kind: str, name: str, err: Any, model: type[BaseModel] | None) -> tuple[str, str, str | None]:
+def _describe(
+    kind: str, name: str, err: Any, model: type[BaseModel] | None
+) -> tuple[str, str, str | None]:
     value = err.get("input")
     if kind == "missing":
         return "P004", f"missing required key '{name}'", _field_hint(model, name)
@@ -92,7 +102,13 @@ def _describe(kind: str, name: str, err: Any, model: type[BaseModel] | None) -> 
     if kind == "execute_needs_end":
         return "P009", err["msg"], None
     if kind == "rating_scale" or (kind == "string_pattern_mismatch" and name == "name"):
-        return "P010", err["msg"] if kind == "rating_scale" else f"scale name {show(value)} is not a column name", None
+        return (
+            "P010",
+            err["msg"]
+            if kind == "rating_scale"
+            else f"scale name {show(value)} is not a column name",
+            None,
+        )
     if kind in ("too_short", "string_too_short") and not value:
         what = "add at least one entry" if isinstance(value, list) else "write something here"
         return "P005", f"{name} is empty", what
@@ -109,8 +125,10 @@ def _literal(name: str, value: Any, err: Any) -> tuple[str, str, str | None]:
     if name == "task":
         return "P007", f"unknown task {show(value)}", did_you_mean(value, TASKS, "tasks")
     if name == "scale":
-        return "P010", f"unknown rating scale {show(value)}", did_you_mean(
-            value, ("pain", "fatigue", "vividness", "custom"), "scales"
+        return (
+            "P010",
+            f"unknown rating scale {show(value)}",
+            did_you_mean(value, ("pain", "fatigue", "vividness", "custom"), "scales"),
         )
     expected = str(err.get("ctx", {}).get("expected", "")).replace("'", "")
     hint = f"use one of: {expected}"
@@ -141,8 +159,14 @@ def _range_hint(model: type[BaseModel] | None, name: str) -> str | None:
                 bounds[key] = getattr(meta, key)
     if not bounds:
         return None
-    low = next((f"{'above ' if k == 'gt' else 'from '}{bounds[k]}" for k in ("ge", "gt") if k in bounds), "")
-    high = next((f"{'up to ' if k == 'le' else 'below '}{bounds[k]}" for k in ("le", "lt") if k in bounds), "")
+    low = next(
+        (f"{'above ' if k == 'gt' else 'from '}{bounds[k]}" for k in ("ge", "gt") if k in bounds),
+        "",
+    )
+    high = next(
+        (f"{'up to ' if k == 'le' else 'below '}{bounds[k]}" for k in ("le", "lt") if k in bounds),
+        "",
+    )
     return f"use a value {low} {high}".replace("  ", " ").strip()
 
 
@@ -156,7 +180,9 @@ def _field_hint(model: type[BaseModel] | None, name: str) -> str | None:
 
 
 def _step_kind(loc: Path_) -> str | None:
-    kinds = [p for i, p in enumerate(loc) if p in STEP_KINDS and i > 0 and isinstance(loc[i - 1], int)]
+    kinds = [
+        p for i, p in enumerate(loc) if p in STEP_KINDS and i > 0 and isinstance(loc[i - 1], int)
+    ]
     return str(kinds[-1]) if kinds else None
 
 

@@ -61,7 +61,9 @@ def tab_issues(text: str, file: str) -> list[Issue]:
         indent = line[: len(line) - len(line.lstrip(" \t"))]
         if "\t" in indent:
             col = indent.index("\t") + 1
-            issues.append(make_issue("P013", file, number, col, "tab character used for indentation"))
+            issues.append(
+                make_issue("P013", file, number, col, "tab character used for indentation")
+            )
     return issues
 
 
@@ -77,15 +79,26 @@ def parse(text: str, file: str) -> tuple[Located | None, list[Issue]]:
             loader.dispose()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        if "end" in str(exc.problem) and "stream" in str(exc.problem) and exc.context_mark is not None:
+        if (
+            "end" in str(exc.problem)
+            and "stream" in str(exc.problem)
+            and exc.context_mark is not None
+        ):
             mark = exc.context_mark  # the file ended inside something: point at where it began
         where = _pos(mark) if mark is not None else Pos(1, 1)
         # A tab in indentation makes the scanner fail too; one report of it is enough.
         if where.line not in tab_lines:
             problem = exc.problem or exc.context or "cannot parse"
-            issues.append(make_issue(
-                "P001", file, where.line, where.col, f"YAML syntax error: {problem}", syntax_hint(problem)
-            ))  # fmt: skip
+            issues.append(
+                make_issue(
+                    "P001",
+                    file,
+                    where.line,
+                    where.col,
+                    f"YAML syntax error: {problem}",
+                    syntax_hint(problem),
+                )
+            )
         return None, issues
     except yaml.YAMLError as exc:
         issues.append(make_issue("P001", file, 1, 1, f"YAML syntax error: {exc}"))
@@ -106,13 +119,26 @@ def parse(text: str, file: str) -> tuple[Located | None, list[Issue]]:
 
 
 def _too_deep(file: str) -> Issue:
-    return make_issue("P001", file, 1, 1, "lists or mappings are nested far too deeply", "a protocol needs a few levels at most")
+    return make_issue(
+        "P001",
+        file,
+        1,
+        1,
+        "lists or mappings are nested far too deeply",
+        "a protocol needs a few levels at most",
+    )
 
 
 # PyYAML's wording -> what a person editing the file should do.
 _SYNTAX_HINTS = (
-    ("mapping values are not allowed", "a ':' inside a value (put the value in quotes), or this line is indented more than it should be"),
-    ("could not find expected ':'", "each line is `key: value`; a long text must be quoted or written after `key: >`"),
+    (
+        "mapping values are not allowed",
+        "a ':' inside a value (put the value in quotes), or this line is indented too far",
+    ),
+    (
+        "could not find expected ':'",
+        "each line is `key: value`; a long text must be quoted or written after `key: >`",
+    ),
     ("expected <block end>", "this line's indentation does not match the lines above it"),
     ("did not find expected key", "this line's indentation does not match the lines above it"),
     ("did not find expected '-'", "list items must start with '- ' at the same indentation"),
@@ -161,12 +187,16 @@ class _Builder:
         first_line: dict[Any, int] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, ScalarNode):
-                self._problem("P003", key_node, "a key must be a single word or number, not a list or mapping")
+                self._problem(
+                    "P003", key_node, "a key must be a single word or number, not a list or mapping"
+                )
                 continue
             key = self._scalar(key_node)
             if key in first_line:
                 self._problem(
-                    "P011", key_node, f"key '{key}' appears twice here (first on line {first_line[key]})"
+                    "P011",
+                    key_node,
+                    f"key '{key}' appears twice here (first on line {first_line[key]})",
                 )
                 continue
             first_line[key] = key_node.start_mark.line + 1
