@@ -28,7 +28,7 @@ def files(tmp_path: Path) -> tuple[Path, Path]:
 def test_validate_valid_file_exits_0(files):
     result = CliRunner().invoke(main, ["validate", str(files[0])])
     assert result.exit_code == 0, result.output
-    assert "valid" in result.output and "1 steps" in result.output
+    assert "valid - 1 step (1 rest); about 0.1 min planned" in result.output
 
 
 def test_validate_invalid_file_exits_1_and_prints_every_issue(files):

@@ -48,5 +48,6 @@ def summarize(protocol: Protocol, clip_duration_s: ClipDuration = lambda name: N
             untimed += 1
         else:
             total_s += duration
-    text = f"{len(planned)} steps ({kinds}); about {total_s / 60:.1f} min planned"
+    count = f"{len(planned)} step{'s' if len(planned) != 1 else ''}"
+    text = f"{count} ({kinds}); about {total_s / 60:.1f} min planned"
     return text + (f" + {untimed} untimed" if untimed else "")
