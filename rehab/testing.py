@@ -32,12 +32,20 @@ from rehab.engine.writer import Event, SessionInfo
 from rehab.errors import CameraEnded, CameraError, ClipError, ScoringError
 
 
-class FakeClock:
-    """Simulated monotonic clock. ``sleep_until`` jumps forward at once (never backwards)."""
+class SimulatedTimeout(RuntimeError):
+    """A FakeClock ran past its limit: the code under test waits for something never coming."""
 
-    def __init__(self, start: float = 0.0) -> None:
+
+class FakeClock:
+    """Simulated monotonic clock. ``sleep_until`` jumps forward at once (never backwards).
+
+    ``limit_s`` turns a test that would wait forever (a screen nobody answers) into an error.
+    """
+
+    def __init__(self, start: float = 0.0, limit_s: float | None = None) -> None:
         self.t = float(start)
         self.sleeps = 0
+        self.limit_s = limit_s
 
     def now(self) -> float:
         return self.t
@@ -46,6 +54,8 @@ class FakeClock:
         self.sleeps += 1
         if t > self.t:
             self.t = float(t)
+        if self.limit_s is not None and self.t > self.limit_s:
+            raise SimulatedTimeout(f"simulated time passed {self.limit_s} s")
 
     def advance(self, dt: float) -> None:
         self.t += max(0.0, dt)
@@ -191,20 +201,23 @@ class FakeCamera:
             index/fps. A clock -> a live camera: a new frame only every 1/fps of clock time,
             stamped with the clock.
         fail_after: raise CameraError once this many frames were delivered (until reopened).
+        stall_after: return None (no new frame) once this many were delivered (until reopened).
         open_failures: how many calls to ``open`` fail before one succeeds.
     At the end of the frames ``read`` raises CameraEnded; ``open`` then rewinds to frame 0.
     """
 
     def __init__(self, frames: Sequence[np.ndarray] | None = None, *, count: int | None = None,
                  size: tuple[int, int] = (64, 48), fps: float = 30.0, clock: Any = None,
-                 fail_after: int | None = None, open_failures: int = 0,
-                 name: str = "fake camera") -> None:
+                 fail_after: int | None = None, stall_after: int | None = None,
+                 open_failures: int = 0, name: str = "fake camera") -> None:
         self.frames = frames
         self.count = len(frames) if frames is not None else count
         self._size = size
         self._fps = fps
         self.clock = clock
         self.fail_after = fail_after
+        self.stall_after = stall_after
+        self.stalled = False
         self.open_failures = open_failures
         self.name = name
         self.opened = 0
@@ -230,6 +243,7 @@ class FakeCamera:
         self.opened += 1
         self.is_open = True
         self.failed = False
+        self.stalled = False
         if self.count is not None and self.position >= self.count:
             self.position = 0  # a file camera starts again when reopened after its end
         self._next_t = None
@@ -245,6 +259,11 @@ class FakeCamera:
             self.fail_after = None
             self.failed = True
             raise CameraError(f"{self.name} stopped sending frames")
+        if self.stall_after is not None and self.delivered == self.stall_after:
+            self.stall_after = None
+            self.stalled = True
+        if self.stalled:
+            return None
         if self.count is not None and self.position >= self.count:
             raise CameraEnded(f"{self.name} has no more frames")
         if self.clock is not None:

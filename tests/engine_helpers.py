@@ -38,7 +38,7 @@ class Rig:
     keys: ScriptedInput
     writer: MemoryWriter
     camera: FakeCamera | None
-    tracker: FakeTracker
+    tracker: Any
     clips: FakeClipSource
     audio: SilentAudio
 
@@ -46,10 +46,10 @@ class Rig:
 def rig(proto: Protocol, *, autopilot: bool = True, fast: bool = True, affected: str = "left",
         camera: FakeCamera | None | str = "default", keys: ScriptedInput | None = None,
         show_cost_s: float = 0.0, clips: dict | None = None, clip_hands: dict | None = None,
-        history=None, tracker: FakeTracker | None = None, continue_screens: bool = False,
-        **options: Any) -> Rig:
+        history=None, tracker: Any = None, continue_screens: bool = False,
+        real_scoring: bool = False, **options: Any) -> Rig:
     """A session on fakes. ``continue_screens`` presses SPACE on every screen that waits for it."""
-    clock = FakeClock()
+    clock = FakeClock(limit_s=4 * 3600)  # a screen nobody answers fails instead of hanging
     keys = keys or ScriptedInput()
     if continue_screens:
         keys.when(_waits_for_space, CommandKind.CONTINUE, once=False)
@@ -62,7 +62,8 @@ def rig(proto: Protocol, *, autopilot: bool = True, fast: bool = True, affected:
     audio = SilentAudio()
     devices = Devices(clock=clock, display=display, audio=audio, writer=writer,
                       camera=cam, tracker=tracker, clips=source, clip_info=source.info,
-                      history=history, scoring=FakeScoring(frames_per_rep=15))
+                      history=history,
+                      scoring=None if real_scoring else FakeScoring(frames_per_rep=15))
     opts = SessionOptions(autopilot=autopilot, fast=fast, **options)
     session = Session(proto, devices, PatientInfo("P001", affected), opts)
     return Rig(session, clock, display, keys, writer, cam, tracker, source, audio)

@@ -396,3 +396,29 @@ def test_a_tracker_that_breaks_fails_only_its_step():
     assert [s["status"] for s in r.writer.steps] == ["failed", "completed"]
     assert result.status == "completed"
     assert r.writer.of("step_failed")[0].data["error"] == "TrackerError"
+
+
+def test_a_live_camera_that_stalls_counts_as_lost():
+    keys = ScriptedInput()
+    keys.when(lambda s: type(s).__name__ == "Overlay" and s.title.startswith("The camera"),
+              CommandKind.CONTINUE)
+    camera = FakeCamera(count=None, stall_after=15, name="webcam 1")
+    r = rig(protocol({"kind": "execute", "task": "open_close", "duration_s": 6}), fast=False,
+            camera=camera, keys=keys, autopilot=False, continue_screens=True)
+    camera.clock = r.clock
+    assert r.session.run().status == "completed"
+    lost = r.writer.of("camera_lost")[0]
+    assert "no picture from webcam 1" in lost.data["error"]
+    # 0.5 s of frames, 3 s of silence (step time runs: nobody knew yet), then frames again
+    # for the remaining 2.5 s; the time spent on the message is not counted
+    assert 88 <= len(r.writer.trials[0]["frames"]) <= 92
+
+
+def test_an_unanswered_screen_hits_the_simulated_time_limit():
+    from rehab.testing import SimulatedTimeout
+
+    r = rig(protocol({"kind": "instruction", "text": "Nobody presses anything"}),
+            autopilot=False)
+    r.clock.limit_s = 60
+    with pytest.raises(SimulatedTimeout):
+        r.session.run()

@@ -315,6 +315,9 @@ class StepContext:
             left = None if duration_s is None else max(0.0, start + duration_s - self.active_now())
             scene = render(None if left is None else float(math.ceil(left - 1e-9)))
             if scene != shown:
+                if shown is None:
+                    self.event("screen_shown", scene=type(scene).__name__,
+                               title=getattr(scene, "title", None) or getattr(scene, "question", None))
                 self.show(scene)
                 shown = scene
             if left is not None and left <= 0:

@@ -1,6 +1,7 @@
 """Camera frames for a camera step, with the step's own elapsed time and failure handling.
 
-- Real time: elapsed is active clock time since the step's camera phase began.
+- Real time: elapsed is active clock time since the step's camera phase began. A camera that
+  gives no frame for ``SILENCE_S`` counts as failed (some drivers stall without an error).
 - Fast mode: a file camera is read as fast as tracking allows and the frames' own timestamps
   are the step's clock; the injected clock is moved along with them so events stay in order.
 - ``CameraEnded`` (a file camera's last frame) ends the feed normally. A file camera that had
@@ -18,55 +19,97 @@ from rehab.engine.context import StepContext, _reopen
 from rehab.errors import CameraEnded, CameraError
 
 WAIT_S = 0.003  # real time: how long to sleep when the camera has no new frame yet
+SILENCE_S = 3.0  # real time: no frame for this long means the camera has stalled
+
+
+class _Feed:
+    def __init__(self, ctx: StepContext, duration_s: float | None) -> None:
+        camera = ctx.devices.camera
+        if camera is None:
+            raise CameraError("this step needs a camera but none was given",
+                              "run with --camera 0 (a webcam) or --camera FILE.mp4")
+        self.ctx, self.camera, self.duration_s = ctx, camera, duration_s
+        self.fast = ctx.options.fast
+        self.start_active = ctx.active_now()
+        self.start_clock = ctx.now()
+        self.paused_at_start = ctx.paused_total_s
+        self.base_t: float | None = None  # fast mode: the frame time that counts as elapsed 0
+        self.elapsed = 0.0
+        self.frame_s = 1.0 / max(1.0, float(getattr(camera, "fps", 30.0) or 30.0))
+        self.delivered = 0
+        self.rewound = False
+        self.last_frame_active = self.start_active
+
+    def _clock_at(self, elapsed: float) -> float:
+        """Clock time of ``elapsed`` on this step's timeline (pauses included)."""
+        return self.start_clock + (self.ctx.paused_total_s - self.paused_at_start) + elapsed
+
+    def _time_is_up(self) -> bool:
+        return self.duration_s is not None and self.elapsed >= self.duration_s - 1e-9
+
+    def _read(self) -> Frame | None | bool:
+        """A frame, None (none yet), or False when the camera has ended."""
+        try:
+            return self.camera.read()
+        except CameraEnded:
+            if self.delivered == 0 and not self.rewound:
+                self.rewound = True
+                _reopen(self.camera)
+                return None
+            return False
+        except CameraError as exc:
+            self._lost(exc)
+            return None
+
+    def _lost(self, exc: CameraError) -> None:
+        self.ctx.camera_lost(exc)
+        self.base_t = None  # the camera may restart its own timeline after reopening
+        self.last_frame_active = self.ctx.active_now()
+
+    def _wait(self) -> None:
+        ctx = self.ctx
+        if not self.fast and ctx.active_now() - self.last_frame_active > SILENCE_S:
+            name = getattr(self.camera, "name", "camera")
+            self._lost(CameraError(f"no picture from {name} for {SILENCE_S:.0f} seconds"))
+            return
+        ctx.clock.sleep_until(ctx.now() + WAIT_S)
+
+    def _stamp(self, frame: Frame) -> bool:
+        """Update elapsed for a new frame; False when the frame lies past the step's end."""
+        if not self.fast:
+            self.elapsed = self.ctx.active_now() - self.start_active
+            self.last_frame_active = self.ctx.active_now()
+            return True
+        if self.base_t is None:
+            lead = self.elapsed + self.frame_s if self.delivered else 0.0
+            self.base_t = frame.captured_at - lead
+        self.elapsed = frame.captured_at - self.base_t
+        if self._time_is_up():
+            # the step lasts its full duration on the frames' timeline
+            self.ctx.clock.sleep_until(self._clock_at(self.duration_s or 0.0))
+            return False
+        self.ctx.clock.sleep_until(self._clock_at(self.elapsed))  # only ever jumps forward
+        return True
+
+    def frames(self) -> Iterator[tuple[Frame, float]]:
+        while True:
+            self.ctx.poll()
+            if not self.fast:
+                self.elapsed = self.ctx.active_now() - self.start_active
+            if self._time_is_up():
+                return
+            frame = self._read()
+            if frame is False:
+                return
+            if frame is None or frame is True:
+                self._wait()
+                continue
+            if not self._stamp(frame):
+                return
+            self.delivered += 1
+            yield frame, self.elapsed
 
 
 def camera_feed(ctx: StepContext, duration_s: float | None) -> Iterator[tuple[Frame, float]]:
     """Yield (frame, elapsed_s) until ``duration_s`` has passed or the camera has ended."""
-    camera = ctx.devices.camera
-    if camera is None:
-        raise CameraError("this step needs a camera but none was given",
-                          "run with --camera 0 (a webcam) or --camera FILE.mp4")
-    fast = ctx.options.fast
-    start_active = ctx.active_now()
-    start_clock = ctx.now()
-    paused_at_start = ctx.paused_total_s
-    base_t: float | None = None  # fast mode: frame time that counts as elapsed 0
-    elapsed = 0.0
-    frame_s = 1.0 / max(1.0, float(getattr(camera, "fps", 30.0) or 30.0))
-    delivered = 0
-    rewound = False
-    while True:
-        ctx.poll()
-        if not fast:
-            elapsed = ctx.active_now() - start_active
-        if duration_s is not None and elapsed >= duration_s:
-            return
-        try:
-            frame = camera.read()
-        except CameraError as exc:
-            if isinstance(exc, CameraEnded):
-                if delivered == 0 and not rewound:
-                    rewound = True
-                    _reopen(camera)
-                    continue
-                return
-            ctx.camera_lost(exc)
-            base_t = None  # the camera may restart its own timeline after reopening
-            continue
-        if frame is None:
-            ctx.clock.sleep_until(ctx.now() + WAIT_S)
-            continue
-        if fast:
-            if base_t is None:
-                base_t = frame.captured_at - (elapsed + frame_s if delivered else 0.0)
-            elapsed = frame.captured_at - base_t
-            if duration_s is not None and elapsed >= duration_s - 1e-9:
-                # the step lasts its full duration on the frames' timeline
-                ctx.clock.sleep_until(start_clock + (ctx.paused_total_s - paused_at_start) + duration_s)
-                return
-            # keep the injected clock on the frames' timeline (it only jumps forward)
-            ctx.clock.sleep_until(start_clock + (ctx.paused_total_s - paused_at_start) + elapsed)
-        else:
-            elapsed = ctx.active_now() - start_active
-        delivered += 1
-        yield frame, elapsed
+    return _Feed(ctx, duration_s).frames()
