@@ -216,3 +216,18 @@ def test_prepare_reports_a_camera_that_does_not_open():
 def test_prepare_needs_no_camera_without_camera_steps():
     r = rig(protocol({"kind": "rest", "duration_s": 1}), camera=None)
     assert r.session.run().status == "completed"
+
+
+def test_failed_prepare_closes_the_camera_it_opened():
+    steps = ({"kind": "observe", "clip": "missing.mp4"},
+             {"kind": "mirror", "duration_s": 5, "movement": "wave"})
+    r = rig(protocol(*steps))
+    with pytest.raises(RehabError, match="missing.mp4"):
+        r.session.prepare()
+    assert r.camera.opened == 1 and r.camera.closed == 1
+
+
+def test_camera_is_closed_after_the_session():
+    r = rig(protocol({"kind": "mirror", "duration_s": 1, "movement": "wave"}))
+    r.session.run()
+    assert r.camera.closed >= 1 and not r.camera.is_open

@@ -94,6 +94,7 @@ class Session:
         problems += self._prepare_clips(todo)
         problems += self._prepare_camera(todo)
         if problems:
+            self._close()  # release what did open; nothing is left half-prepared
             listing = "\n".join(f"  - {p}" for p in problems)
             raise RehabError(f"the session cannot start:\n{listing}",
                              "fix the items above (rehab doctor checks the camera and clips)")
@@ -170,7 +171,12 @@ class Session:
         if not self._prepared:
             self.prepare()
         ctx = self.ctx
-        session_id = self.devices.writer.begin(self._session_info())
+        try:
+            session_id = self.devices.writer.begin(self._session_info())
+        except BaseException:
+            self.state = State.ABORTED
+            self._close()
+            raise
         self.state = State.RUNNING
         ctx.event("session_started", session_id=session_id, patient=self.patient.id,
                   protocol=self.protocol.name, start_step=self.options.start_step,
