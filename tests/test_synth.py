@@ -98,7 +98,7 @@ def test_noise_is_reproducible_and_of_the_requested_size():
     b = synth.to_frames(states, options=opts)
     clean = synth.to_frames(states)
     np.testing.assert_array_equal(a[5].hands[0].image, b[5].hands[0].image)
-    px = np.stack([(f.hands[0].image - c.hands[0].image)[:, 0] * 640 for f, c in zip(a, clean)])
+    px = np.stack([(f.hands[0].image - c.hands[0].image)[:, 0] * 640 for f, c in zip(a, clean, strict=True)])
     assert px.std() == pytest.approx(2.0, rel=0.1)
 
 

@@ -40,7 +40,8 @@ def joint_angles(world: np.ndarray) -> dict[str, np.ndarray]:
 def active_rom(angles: dict[str, np.ndarray]) -> dict[str, dict[str, float | None]]:
     """Active range of motion per joint: {"min_deg", "max_deg", "range_deg"} over the trial.
 
-    range = max - min of the (already low-passed) angle series, NaN ignored; None if no data.
+    min/max are the 1st and 99th percentiles of the (low-passed) angle series, NaN ignored, so
+    single-frame tracker glitches do not widen the range; range = max - min; None if no data.
     """
     out: dict[str, dict[str, float | None]] = {}
     for name, series in angles.items():
@@ -49,6 +50,6 @@ def active_rom(angles: dict[str, np.ndarray]) -> dict[str, dict[str, float | Non
         if len(s) == 0:
             out[name] = {"min_deg": None, "max_deg": None, "range_deg": None}
             continue
-        lo, hi = float(s.min()), float(s.max())
+        lo, hi = (float(p) for p in np.percentile(s, [1, 99]))
         out[name] = {"min_deg": round(lo, 1), "max_deg": round(hi, 1), "range_deg": round(hi - lo, 1)}
     return out

@@ -39,14 +39,14 @@ def lowpass(x: np.ndarray, fs: float, cutoff_hz: float = DEFAULT_CUTOFF_HZ) -> n
         return out
     sos = butter(ORDER, effective_cutoff_hz(fs, cutoff_hz) / (fs / 2.0), output="sos")
     ok = ~np.isnan(x.reshape(len(x), -1)).any(axis=1)
-    for start, stop in _runs(ok):
+    for start, stop in runs(ok):
         if stop - start >= 10:
             pad = min(3 * (ORDER + 1), stop - start - 1)
             out[start:stop] = sosfiltfilt(sos, x[start:stop], axis=0, padlen=pad)
     return out
 
 
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+def runs(mask: np.ndarray) -> list[tuple[int, int]]:
     """[start, stop) index pairs of the True runs of a boolean array."""
     padded = np.concatenate([[False], mask, [False]]).astype(np.int8)
     edges = np.flatnonzero(np.diff(padded))

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 OPEN_CLOSE_MIN_SWING = 0.2  # hand sizes of finger extension; below it nothing is counted
-TAP_MIN_SWING = 0.1  # hand sizes of thumb-index aperture
+TAP_MIN_SWING = 0.2  # hand sizes of thumb-index aperture (1.8 cm on an adult hand)
 SWING_FRACTION = 0.3  # of the trial's robust range (2nd-98th percentile)
 TOUCH_ENTER, TOUCH_EXIT = 0.3, 0.45  # hand sizes, thumb tip to finger tip
 
@@ -71,16 +71,20 @@ def count_open_close(t: np.ndarray, ext: np.ndarray) -> dict[str, Any]:
     closed -> open -> closed cycles = falls that follow a rise (a hand that only opens once gives
     0 repetitions and 1 opening). Amplitudes are the swings' extreme-to-extreme sizes;
     mean_cycle_s is the mean time between successive closings, each timed where the signal
-    crosses half-way between its extremes (flat, noisy extremes would make their arg-min wander).
+    crosses half-way between its extremes (flat, noisy extremes would make their arg-min wander);
+    for a single cycle, the time from leaving closed to closed again (10 % crossings).
     """
     sw = swings(ext, swing_threshold(ext, OPEN_CLOSE_MIN_SWING))
     rises = [s for s in sw if s.rising]
     falls = [s for s in sw if not s.rising]
     cycles = [s for k, s in enumerate(sw) if not s.rising and k > 0 and sw[k - 1].rising]
     closed_at = np.array([crossing_time(t, ext, c.start, c.end, 0.5) for c in cycles])
-    # cycle time: between successive closings; a single cycle runs from its trough to trough
-    durations = np.diff(closed_at) if len(cycles) > 1 else \
-        np.array([t[c.end] - t[sw[sw.index(c) - 1].start] for c in cycles])
+    durations = np.diff(closed_at)
+    if len(cycles) == 1:  # one cycle: from leaving closed to being closed again (10 % crossings)
+        c = cycles[0]
+        rise = sw[sw.index(c) - 1]
+        durations = np.array([crossing_time(t, ext, c.start, c.end, 0.1)
+                              - crossing_time(t, ext, rise.start, rise.end, 0.9)])
     return {
         "repetitions": len(cycles), "openings": len(rises), "closings": len(falls),
         "mean_cycle_s": _r(np.mean(durations)) if len(durations) else None,

@@ -5,8 +5,8 @@ the 14 joint flexion angles / 30 deg, and thumb-index aperture, finger extension
 spread and the four thumb-fingertip distances, each / 0.2 hand sizes (fixed units rather than
 z-scores, so a small movement is not blown up to look like a full one). Both movements are
 resampled to 15 Hz, low-passed at 4 Hz, and cut to their *active* part: from the first to the
-last sample where the 1.5 Hz low-passed feature speed exceeds 15 % of its 95th percentile (rests
-before and after do not count). Dynamic time warping with the Euclidean point-to-segment cost / sqrt(n features) gives the mean cost c along the optimal path; score = 100 * exp(-c / SCORE_SCALE).
+last run of >= 0.2 s where the 1.5 Hz low-passed feature speed exceeds 15 % of its 95th
+percentile (rests before and after do not count). Dynamic time warping with the Euclidean point-to-segment cost / sqrt(n features) gives the mean cost c along the optimal path; score = 100 * exp(-c / SCORE_SCALE).
 tempo_ratio = patient active duration / reference active duration (1.5 = 1.5x slower), per
 repetition for rhythmic tasks (see ``similarity``).
 """
@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from rehab.scoring.angles import joint_angles
-from rehab.scoring.filters import lowpass, resample
+from rehab.scoring.filters import lowpass, resample, runs
 from rehab.scoring.opening import aperture, extension, fingertip_distances, hand_size_m, spread
 from rehab.scoring.reference import Reference
 from rehab.scoring.track import HandTrack
@@ -29,6 +29,7 @@ SCORE_SCALE = 0.5
 MAX_DTW_LEN = 400  # samples per sequence (27 s at 15 Hz); longer ones are thinned
 FEATURE_CUTOFF_HZ = 4.0  # features are low-passed (tracker noise) before matching
 ACTIVE_CUTOFF_HZ = 1.5  # and more for finding where the movement starts and ends
+MIN_ACTIVE_S = 0.2  # shorter bursts of feature speed are noise, not movement
 ANGLE_UNIT_DEG = 30.0
 DISTANCE_UNIT = 0.2  # hand sizes
 
@@ -43,16 +44,18 @@ def features(world: np.ndarray, size_m: float) -> np.ndarray:
 
 
 def active_span(t: np.ndarray, f: np.ndarray) -> tuple[int, int]:
-    """[first, last] index where the feature speed |df/dt| exceeds 15 % of its 95th percentile."""
+    """[first, last] index of the movement: runs of >= 0.2 s where the feature speed |df/dt|
+    (1.5 Hz low-passed) exceeds 15 % of its 95th percentile; everything when nothing moves."""
     if len(f) < 3:
         return 0, max(len(f) - 1, 0)
-    v = np.linalg.norm(np.gradient(lowpass(f, DTW_FS, ACTIVE_CUTOFF_HZ), t, axis=0), axis=-1)
-    v = np.nan_to_num(v)
+    v = np.nan_to_num(np.linalg.norm(np.gradient(lowpass(f, DTW_FS, ACTIVE_CUTOFF_HZ), t, axis=0),
+                                     axis=-1))
     thr = ACTIVE_FRACTION * np.percentile(v, 95)
-    idx = np.flatnonzero(v > thr)
-    if len(idx) == 0 or thr == 0:
+    min_len = max(2, int(round(MIN_ACTIVE_S * DTW_FS)))
+    moving = [(a, b) for a, b in runs(v > thr) if b - a >= min_len] if thr > 0 else []
+    if not moving:
         return 0, len(f) - 1
-    return int(idx[0]), int(idx[-1])
+    return moving[0][0], moving[-1][1] - 1
 
 
 def segment_cost(a: np.ndarray, b: np.ndarray) -> np.ndarray:

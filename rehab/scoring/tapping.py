@@ -16,7 +16,7 @@ def tap_metrics(t: np.ndarray, ap: np.ndarray) -> dict[str, Any]:
     """Taps and their rhythm and amplitude from the aperture signal ``ap`` (hand sizes).
 
     - taps: confirmed falls of the aperture (thumb meets index), by ``reps.swings`` with
-      h = max(0.1, 0.3 * (p98 - p2)). A tap's time is the contact: the first crossing, after
+      h = max(0.2, 0.3 * (p98 - p2)). A tap's time is the contact: the first crossing, after
       the peak, of trough + 20 % of the fall, linearly interpolated between samples (the bottom
       of a touch is flat, so its arg-min would wander within it).
     - rate_hz = (taps - 1) / (t_last - t_first) over tap times (0 with fewer than 2 taps).

@@ -12,6 +12,7 @@ import numpy as np
 from rehab.devices.base import TrackedFrame
 from rehab.errors import ScoringError
 from rehab.scoring.angles import active_rom, joint_angles
+from rehab.scoring.filters import lowpass
 from rehab.scoring.motion import hand_position, movement_bounds, reach_metrics, speed
 from rehab.scoring.opening import aperture, extension, fingertip_distances
 from rehab.scoring.quality import quality_metrics
@@ -25,6 +26,9 @@ from rehab.scoring.track import HandTrack, hand_track, pick_hand
 TASKS = ("open_close", "finger_tap", "opposition", "reach_grasp", "free")
 RHYTHMIC_TASKS = ("open_close", "finger_tap", "opposition")
 FINGER_NAMES = ("index", "middle", "ring", "little")
+# ROM is how far joints go, not how fast: 4 Hz keeps voluntary movement and removes most of the
+# tracker jitter that would otherwise widen every range by about two noise std each side.
+ROM_CUTOFF_HZ = 4.0
 MIN_SWING_S = 0.3  # shorter opening/closing swings are too short for a smoothness estimate
 
 
@@ -99,7 +103,8 @@ def score_trial(frames: Sequence[TrackedFrame], task: str, hand: str,
     return TrialScore(
         task=task, hand=side, frames=len(frames),
         tracked_fraction=round(track.tracked_fraction, 4), repetitions=reps, metrics=metrics,
-        rom=active_rom(joint_angles(track.world)), smoothness=smooth,
+        rom=active_rom({k: lowpass(v, track.fs, ROM_CUTOFF_HZ)
+                        for k, v in joint_angles(track.world).items()}), smoothness=smooth,
         quality=quality_metrics(track),
         similarity=sim)
 

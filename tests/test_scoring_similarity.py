@@ -1,0 +1,97 @@
+"""Similarity to a demonstration (DTW) and Reference files."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rehab import synth
+from rehab.errors import ScoringError
+from rehab.scoring import Reference, score_trial
+
+
+@pytest.fixture(scope="module")
+def reference():
+    return Reference.from_frames(synth.open_close(3, 0.5), "right")
+
+
+def _sim(frames, reference, task="open_close", hand="right"):
+    return score_trial(frames, task, hand, reference).similarity
+
+
+def test_same_movement_scores_100(reference):
+    sim = _sim(synth.open_close(3, 0.5), reference)
+    assert sim["score"] >= 99.5
+    assert sim["tempo_ratio"] == pytest.approx(1.0, abs=0.02)
+
+
+def test_noisy_copy_still_scores_well(reference):
+    sim = _sim(synth.open_close(3, 0.5, options=synth.FrameOptions(noise_px=2, drop_fraction=0.1)),
+               reference)
+    assert sim["score"] > 70
+    assert sim["tempo_ratio"] == pytest.approx(1.0, abs=0.1)
+
+
+@pytest.mark.parametrize("stretch", [1.5, 2.0])
+def test_time_stretched_copy_scores_high_with_matching_tempo(reference, stretch):
+    sim = _sim(synth.open_close(3, 0.5, stretch=stretch), reference)
+    assert sim["score"] > 90
+    assert sim["tempo_ratio"] == pytest.approx(stretch, rel=0.05)
+
+
+def test_more_repetitions_at_the_same_pace_is_the_same_tempo(reference):
+    sim = _sim(synth.open_close(9, 0.5), reference)
+    assert sim["reference_repeats"] == 3
+    assert sim["score"] > 90
+    assert sim["tempo_ratio"] == pytest.approx(1.0, abs=0.1)
+
+
+def test_left_hand_following_a_right_demonstration(reference):
+    assert _sim(synth.open_close(3, 0.5, hand="left"), reference, hand="left")["score"] >= 99.5
+
+
+@pytest.mark.parametrize("frames", [
+    lambda: synth.finger_tap(2.0, 5.0),
+    lambda: synth.opposition(),
+    lambda: synth.to_frames(synth.wrist_flex_motion()),
+], ids=["tapping", "opposition", "wrist"])
+def test_a_different_movement_scores_low(reference, frames):
+    assert _sim(frames(), reference)["score"] < 30
+
+
+def test_a_half_opening_scores_lower_than_a_full_one(reference):
+    half = synth.fist().blend(synth.open_hand(), 0.5)
+    sim = _sim(synth.to_frames(synth.open_close_motion(3, 0.5, opened=half)), reference)
+    assert sim["score"] < 60
+
+
+def test_reference_round_trip(tmp_path, reference):
+    path = reference.save(tmp_path / "open_close")
+    assert path.name == "open_close.landmarks.npz"
+    back = Reference.load(path)
+    assert back.hand == "right" and back.fps == pytest.approx(30.0)
+    np.testing.assert_allclose(back.world, reference.world, atol=1e-6)
+    np.testing.assert_array_equal(back.present, reference.present)
+    with np.load(path, allow_pickle=False) as z:
+        assert {"t", "image", "world", "present", "hand", "fps"} <= set(z.files)
+
+
+def test_reference_keeps_missing_frames(tmp_path):
+    frames = synth.open_close(1, 0.5, options=synth.FrameOptions(drop_ranges_s=((0.5, 1.0),)))
+    ref = Reference.from_frames(frames, "right")
+    assert not ref.present[15:30].any() and np.isnan(ref.world[20]).all()
+    back = Reference.load(ref.save(tmp_path / "x.landmarks.npz"))
+    assert len(back.to_frames()) == len(frames)
+    assert sum(bool(f.hands) for f in back.to_frames()) == int(ref.present.sum())
+
+
+def test_bad_reference_files(tmp_path):
+    with pytest.raises(ScoringError, match="not found"):
+        Reference.load(tmp_path / "none.landmarks.npz")
+    junk = tmp_path / "junk.landmarks.npz"
+    junk.write_bytes(b"not a zip")
+    with pytest.raises(ScoringError, match="not a valid landmarks file"):
+        Reference.load(junk)
+    with pytest.raises(ValueError):
+        Reference(np.zeros(2), np.zeros((2, 21, 3)), np.zeros((2, 21, 3)), np.ones(2, bool),
+                  "both", 30.0)
