@@ -46,6 +46,9 @@ class SessionOptions:
             ``NN_kind_result.png`` of the trial result screen).
         start_step: 0-based index into ``protocol.flatten()`` to start from (resuming).
         resumed_from: id of the interrupted session this one resumes (stored with it).
+        background_tracking: track camera frames on a worker thread (newest frame wins) so the
+            camera view stays fluid; None means "in real time, not in fast mode". False tracks
+            every frame in order before showing it.
     """
 
     autopilot: bool = False
@@ -53,6 +56,13 @@ class SessionOptions:
     screenshots_dir: Path | None = None
     start_step: int = 0
     resumed_from: str | None = None
+    background_tracking: bool | None = None
+
+    @property
+    def track_in_background(self) -> bool:
+        if self.background_tracking is None:
+            return not self.fast
+        return self.background_tracking
 
 
 class Clip(Protocol):

@@ -11,6 +11,7 @@ from rehab.engine.context import StepContext
 from rehab.engine.scenes import CameraScene, ResultScene, TextScene
 from rehab.engine.scoring_seam import safe_score
 from rehab.engine.steps.camera_feed import camera_feed
+from rehab.engine.steps.tracking import TrackingLane
 from rehab.protocol.models import ExecuteStep
 
 HIDDEN_HINT_S = 1.0  # show "hand not visible" once the hand has been missing this long
@@ -63,30 +64,54 @@ def _countdown(ctx: StepContext, title: str, body: str, countdown_s: float) -> N
 
 def _capture(ctx: StepContext, step: ExecuteStep, hand: str, caption: str,
              feedback: bool) -> list[TrackedFrame]:
-    """Camera -> tracker -> live scorer -> screen, until target reps, time, or camera end."""
-    tracker = ctx.devices.tracker
-    scorer = ctx.scoring.live(step.task, hand)
-    frames: list[TrackedFrame] = []
-    last_seen_s = 0.0
-    for frame, elapsed in camera_feed(ctx, step.duration_s):
-        tf = tracker.track(frame) if tracker is not None else TrackedFrame(frame.captured_at, frame.index)
-        frames.append(tf)
-        live = scorer.update(tf)
-        if live.visible:
-            last_seen_s = elapsed
-        landmarks = _landmarks(live, tf, hand) if feedback else None
-        hint = HIDDEN_HINT if elapsed - last_seen_s > HIDDEN_HINT_S else None
-        left = None if step.duration_s is None else max(0.0, step.duration_s - elapsed)
-        scene = CameraScene(image=frame.image, landmarks=landmarks, caption=caption,
-                            reps=live.reps if feedback else None, target_reps=step.target_reps,
-                            seconds_left=left, hint=hint, progress=ctx.progress)
-        flip_t = ctx.show(scene)
-        ctx.event("frame_shown", frame=frame.index, captured_at=frame.captured_at, flip_t=flip_t,
-                  reps=live.reps, visible=bool(live.visible))
-        if step.target_reps is not None and live.reps >= step.target_reps:
-            ctx.event("target_reached", reps=live.reps)
-            break
-    return frames
+    """Camera -> tracker -> live scorer -> screen, until target reps, time, or camera end.
+
+    Fast mode tracks every frame before showing it. In real time tracking runs on a worker
+    thread and the screen shows each new camera frame with the latest tracking result.
+    """
+    lane = TrackingLane(ctx.devices.tracker, background=ctx.options.track_in_background)
+    live = _Live(ctx.scoring.live(step.task, hand), hand)
+    try:
+        for frame, elapsed in camera_feed(ctx, step.duration_s):
+            live.feed(lane.add(frame), elapsed)
+            landmarks = live.landmarks if feedback else None
+            hint = HIDDEN_HINT if elapsed - live.last_seen_s > HIDDEN_HINT_S else None
+            left = None if step.duration_s is None else max(0.0, step.duration_s - elapsed)
+            scene = CameraScene(image=frame.image, landmarks=landmarks, caption=caption,
+                                reps=live.reps if feedback else None,
+                                target_reps=step.target_reps, seconds_left=left, hint=hint,
+                                progress=ctx.progress)
+            flip_t = ctx.show(scene)
+            ctx.event("frame_shown", frame=frame.index, captured_at=frame.captured_at,
+                      flip_t=flip_t, reps=live.reps, visible=live.visible)
+            if step.target_reps is not None and live.reps >= step.target_reps:
+                ctx.event("target_reached", reps=live.reps)
+                break
+        live.feed(lane.finish(), None)
+    finally:
+        lane.close()
+    return live.frames
+
+
+class _Live:
+    """The live scorer's view of the trial so far: frames, reps, visibility, landmarks."""
+
+    def __init__(self, scorer: Any, hand: str) -> None:
+        self.scorer, self.hand = scorer, hand
+        self.frames: list[TrackedFrame] = []
+        self.reps = 0
+        self.visible = False
+        self.landmarks: np.ndarray | None = None
+        self.last_seen_s = 0.0
+
+    def feed(self, tracked: list[TrackedFrame], elapsed: float | None) -> None:
+        for tf in tracked:
+            self.frames.append(tf)
+            state = self.scorer.update(tf)
+            self.reps, self.visible = int(state.reps), bool(state.visible)
+            self.landmarks = _landmarks(state, tf, self.hand) if self.visible else None
+            if self.visible and elapsed is not None:
+                self.last_seen_s = elapsed
 
 
 def _landmarks(live: Any, tf: TrackedFrame, hand: str) -> np.ndarray | None:
