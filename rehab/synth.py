@@ -127,18 +127,32 @@ def _t4(v: Sequence[float]) -> tuple[float, float, float, float]:
 
 # ---------------------------------------------------------------- kinematics
 
-def _bend(d: np.ndarray, b: np.ndarray, angle_deg: float) -> tuple[np.ndarray, np.ndarray]:
-    """Rotate direction d toward b (orthonormal pair) by angle; returns the rotated pair."""
-    a = math.radians(angle_deg)
-    return math.cos(a) * d + math.sin(a) * b, math.cos(a) * b - math.sin(a) * d
-
-
 def _rot(axis: np.ndarray, angle_deg: float) -> np.ndarray:
     """Rotation matrix about a unit axis (Rodrigues)."""
-    a = math.radians(angle_deg)
+    return _rot_batch(axis, np.array([angle_deg]))[0]
+
+
+def _rot_batch(axis: np.ndarray, angle_deg: np.ndarray) -> np.ndarray:
+    """(N, 3, 3) rotations about one axis by N angles: I + sin(a) K + (1 - cos(a)) K^2."""
+    a = np.radians(np.asarray(angle_deg, float))[:, None, None]
     x, y, z = axis / np.linalg.norm(axis)
     k = np.array([[0, -z, y], [z, 0, -x], [-y, x, 0]])
-    return np.eye(3) + math.sin(a) * k + (1 - math.cos(a)) * (k @ k)
+    return np.eye(3) + np.sin(a) * k + (1 - np.cos(a)) * (k @ k)
+
+
+def _chain(base: np.ndarray, d: np.ndarray, b: np.ndarray, lengths: np.ndarray,
+           angles_deg: np.ndarray) -> np.ndarray:
+    """(N, 4, 3) joint positions of a planar-flexion chain starting at ``base``.
+
+    Each joint turns the segment direction d toward the bend direction b (an orthonormal pair
+    per frame, (N, 3)) by its angle (N, 3), so the angle between segments is exactly that angle.
+    """
+    pts = [np.broadcast_to(base, d.shape)]
+    for j in range(3):
+        a = np.radians(angles_deg[:, j])[:, None]
+        d, b = np.cos(a) * d + np.sin(a) * b, np.cos(a) * b - np.sin(a) * d
+        pts.append(pts[-1] + lengths[j] * d)
+    return np.stack(pts, axis=1)
 
 
 _Z = np.array([0.0, 0.0, 1.0])
@@ -146,43 +160,54 @@ _THUMB_DIR0 = np.array([0.8, 0.6, 0.0])  # metacarpal at rest: radial-distal, in
 _THUMB_BEND0 = np.array([-0.35, 0.45, 0.82])  # flexion moves the tip palmar and ulnar
 
 
+def _thumb_batch(cmc_flex: np.ndarray, cmc_abd: np.ndarray, mcp: np.ndarray,
+                 ip: np.ndarray) -> np.ndarray:
+    """Thumb CMC, MCP, IP, tip (N, 4, 3) in the right-hand frame."""
+    d0 = _THUMB_DIR0 / np.linalg.norm(_THUMB_DIR0)
+    b0 = _THUMB_BEND0 - (_THUMB_BEND0 @ d0) * d0
+    b0 = b0 / np.linalg.norm(b0)
+    # abduct toward +Z (about d0 x Z), then flex across the palm (about Z)
+    r = _rot_batch(_Z, cmc_flex) @ _rot_batch(np.cross(d0, _Z), cmc_abd)
+    angles = np.stack([np.zeros_like(mcp), mcp, ip], axis=1)
+    return _chain(_THUMB_CMC_M, r @ d0, r @ b0, _THUMB_M, angles)
+
+
+def _finger_batch(k: int, mcp: np.ndarray, pip: np.ndarray, dip: np.ndarray,
+                  abd: np.ndarray) -> np.ndarray:
+    """Finger k's MCP, PIP, DIP, tip (N, 4, 3) in the right-hand frame."""
+    base = _MCP_M[k]
+    u = base / np.linalg.norm(base)
+    a = np.radians(abd)  # +abd turns the (distal-pointing) line toward +X, the thumb side
+    d = np.stack([u[0] * np.cos(a) + u[1] * np.sin(a), u[1] * np.cos(a) - u[0] * np.sin(a),
+                  np.zeros_like(a)], axis=1)
+    b = np.broadcast_to(_Z, d.shape)
+    return _chain(base, d, b, _PHALANX_M[k], np.stack([mcp, pip, dip], axis=1))
+
+
 def _thumb_points(cmc_flex: float, cmc_abd: float, mcp: float, ip: float) -> np.ndarray:
-    """Thumb CMC, MCP, IP, tip (4, 3) in the right-hand frame."""
-    d = _THUMB_DIR0 / np.linalg.norm(_THUMB_DIR0)
-    b = _THUMB_BEND0 - (_THUMB_BEND0 @ d) * d
-    b /= np.linalg.norm(b)
-    r = _rot(_Z, cmc_flex) @ _rot(np.cross(d, _Z), cmc_abd)  # abduct toward +Z, then flex ulnar
-    d, b = r @ d, r @ b
-    pts = [_THUMB_CMC_M.copy()]
-    for length, angle in zip(_THUMB_M, (0.0, mcp, ip), strict=True):
-        d, b = _bend(d, b, angle)
-        pts.append(pts[-1] + length * d)
-    return np.array(pts)
+    """Thumb CMC, MCP, IP, tip (4, 3) of one pose."""
+    return _thumb_batch(*(np.array([v], float) for v in (cmc_flex, cmc_abd, mcp, ip)))[0]
 
 
 def _finger_points(k: int, mcp: float, pip: float, dip: float, abd: float) -> np.ndarray:
-    """Finger k's MCP, PIP, DIP, tip (4, 3) in the right-hand frame."""
-    base = _MCP_M[k]
-    d = base / np.linalg.norm(base)
-    a = math.radians(abd)  # +abd turns the (distal-pointing) line toward +X, the thumb side
-    d = np.array([d[0] * math.cos(a) + d[1] * math.sin(a), d[1] * math.cos(a) - d[0] * math.sin(a), 0.0])
-    b = _Z.copy()
-    pts = [base.copy()]
-    for length, angle in zip(_PHALANX_M[k], (mcp, pip, dip), strict=True):
-        d, b = _bend(d, b, angle)
-        pts.append(pts[-1] + length * d)
-    return np.array(pts)
+    """Finger k's MCP, PIP, DIP, tip (4, 3) of one pose."""
+    return _finger_batch(k, *(np.array([v], float) for v in (mcp, pip, dip, abd)))[0]
+
+
+def hand_points_batch(poses: np.ndarray) -> np.ndarray:
+    """(N, 21, 3) right-hand landmarks in the hand frame from (N, 20) ``HandPose.as_vector`` rows."""
+    v = np.atleast_2d(np.asarray(poses, float))
+    pts = np.zeros((len(v), 21, 3))
+    pts[:, 1:5] = _thumb_batch(v[:, 16], v[:, 17], v[:, 18], v[:, 19])
+    for k in range(4):
+        pts[:, 5 + 4 * k: 9 + 4 * k] = _finger_batch(k, v[:, k], v[:, 4 + k], v[:, 8 + k],
+                                                    v[:, 12 + k])
+    return pts
 
 
 def hand_points(pose: HandPose) -> np.ndarray:
     """(21, 3) landmarks of a right hand in the hand frame (metres, wrist at the origin)."""
-    pts = np.zeros((21, 3))
-    pts[1:5] = _thumb_points(pose.thumb_cmc_flex_deg, pose.thumb_cmc_abd_deg, pose.thumb_mcp_deg,
-                             pose.thumb_ip_deg)
-    for k in range(4):
-        pts[5 + 4 * k: 9 + 4 * k] = _finger_points(k, pose.mcp_deg[k], pose.pip_deg[k],
-                                                   pose.dip_deg[k], pose.abd_deg[k])
-    return pts
+    return hand_points_batch(pose.as_vector()[None])[0]
 
 
 @functools.lru_cache(maxsize=64)
@@ -244,21 +269,31 @@ def landmarks(pose: HandPose, hand: str = "right", wrist_position: Vec3 = (0.0, 
         in the same scale as x (MediaPipe's convention); world (21, 3) metres in camera axes with
         the origin at the mean of the wrist and the four finger MCPs.
     """
+    image, world = landmarks_batch(pose.as_vector()[None], hand, np.array([wrist_position], float),
+                                   np.array([orientation_deg], float), camera)
+    return image[0], world[0]
+
+
+def landmarks_batch(poses: np.ndarray, hand: str, wrist_m: np.ndarray, orientation_deg: np.ndarray,
+                    camera: PinholeCamera | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``landmarks`` for N frames at once: poses (N, 20), wrist_m (N, 3), orientation_deg (N, 3)."""
     cam = camera or PinholeCamera()
-    local = hand_points(pose)
+    local = hand_points_batch(poses)
     if hand == "left":
         local = local * np.array([-1.0, 1.0, 1.0])
     elif hand != "right":
         raise ValueError(f"hand must be 'left' or 'right', not {hand!r}")
-    rot = orientation_matrix(tuple(float(a) for a in orientation_deg))  # type: ignore[arg-type]
-    pts = local @ rot.T + np.asarray(wrist_position, float)
-    if np.any(pts[:, 2] <= 0.01):
+    rot = np.stack([orientation_matrix((float(o[0]), float(o[1]), float(o[2])))
+                    for o in np.asarray(orientation_deg, float)])
+    pts = np.einsum("nij,nkj->nki", rot, local) + np.asarray(wrist_m, float)[:, None, :]
+    if np.any(pts[..., 2] <= 0.01):
         raise ValueError("hand is behind or at the camera; increase wrist_position z")
-    image = np.empty((21, 3))
-    image[:, 0] = (cam.focal_px * pts[:, 0] / pts[:, 2] + cam.width / 2) / cam.width
-    image[:, 1] = (cam.focal_px * pts[:, 1] / pts[:, 2] + cam.height / 2) / cam.height
-    image[:, 2] = (pts[:, 2] - pts[0, 2]) * cam.focal_px / pts[0, 2] / cam.width
-    world = pts - pts[[0, 5, 9, 13, 17]].mean(axis=0)
+    z = pts[..., 2]
+    image = np.empty_like(pts)
+    image[..., 0] = (cam.focal_px * pts[..., 0] / z + cam.width / 2) / cam.width
+    image[..., 1] = (cam.focal_px * pts[..., 1] / z + cam.height / 2) / cam.height
+    image[..., 2] = (z - z[:, :1]) * cam.focal_px / z[:, :1] / cam.width
+    world = pts - pts[:, [0, 5, 9, 13, 17]].mean(axis=1, keepdims=True)
     return image, world
 
 
@@ -303,6 +338,11 @@ def to_frames(states: Sequence[HandState], hand: str = "right",
     opt = options or FrameOptions()
     rng = np.random.default_rng(opt.seed)
     cam = opt.camera
+    if not states:
+        return []
+    image, world = landmarks_batch(np.stack([st.pose.as_vector() for st in states]), hand,
+                                   np.array([st.wrist_m for st in states], float),
+                                   np.array([st.orientation_deg for st in states], float), cam)
     frames = []
     for i, st in enumerate(states):
         dropped = (not st.visible or rng.random() < opt.drop_fraction
@@ -310,13 +350,13 @@ def to_frames(states: Sequence[HandState], hand: str = "right",
         if dropped:
             frames.append(TrackedFrame(t=st.t, frame_index=i))
             continue
-        image, world = landmarks(st.pose, hand, st.wrist_m, st.orientation_deg, cam)
+        img, wld = image[i], world[i]
         if opt.noise_px > 0:
             noise = rng.normal(0.0, opt.noise_px, size=(21, 3))
-            image = image + noise / np.array([cam.width, cam.height, cam.width])
-            world = world + noise * st.wrist_m[2] / cam.focal_px
-        obs = HandObservation(t=st.t, hand=hand, confidence=opt.confidence, image=image,
-                              world=world, frame_index=i)
+            img = img + noise / np.array([cam.width, cam.height, cam.width])
+            wld = wld + noise * st.wrist_m[2] / cam.focal_px
+        obs = HandObservation(t=st.t, hand=hand, confidence=opt.confidence, image=img,
+                              world=wld, frame_index=i)
         frames.append(TrackedFrame(t=st.t, frame_index=i, hands=(obs,)))
     return frames
 
