@@ -117,7 +117,7 @@ def test_render_left_hand_mirrors_the_right(tmp_path):
     across_r = right[0].hands[0].image[5, 0] - right[0].hands[0].image[17, 0]
     across_l = left[0].hands[0].image[5, 0] - left[0].hands[0].image[17, 0]
     assert across_r > 0 > across_l
-    info = render_demo("open_close", ClipLibrary(tmp_path), name="oc_left", hand="left")
+    info = render_demo("reach_grasp", ClipLibrary(tmp_path), name="reach_left", hand="left")
     assert info.hand == "left" and Reference.load(info.reference_path).hand == "left"
 
 

@@ -1,8 +1,11 @@
 """Drawing a cartoon hand from 21 landmarks into a BGR image (OpenCV), for rendered demo clips.
 
-Fingers are thick rounded strokes with a darker outline, the palm a filled polygon, the forearm
-a stroke leaving the wrist with a sleeve; parts are painted far-to-near using the landmarks'
-depth so a curled finger in front of the palm hides it.
+Fingers are thick rounded strokes, the palm a filled polygon, the forearm a stroke leaving the
+wrist with a sleeve. Parts are painted far-to-near using the landmarks' depth, each a little
+darker the farther it is, so a curled finger in front of the palm hides it and stands out.
+No dark outlines: with them MediaPipe's palm detector found the cartoon hand far less often
+(0/25 instead of 25/25 frames of the tapping clip), and a detectable hand lets
+``verify_hand`` and tracking tests run on the shipped clips.
 """
 
 from __future__ import annotations
@@ -11,8 +14,6 @@ import cv2
 import numpy as np
 
 SKIN_BGR = (150, 185, 232)
-PALM_BGR = (138, 172, 220)
-OUTLINE_BGR = (70, 95, 140)
 SLEEVE_BGR = (150, 95, 55)
 BACKGROUND_BGR = (238, 232, 226)
 LABEL_BGR = (110, 110, 110)
@@ -22,7 +23,7 @@ PALM = (0, 1, 2, 5, 9, 13, 17)  # thumb MCP included: the thenar bulge
 # Stroke width of each finger relative to the palm length (wrist to middle knuckle).
 FINGER_WIDTH = (0.30, 0.24, 0.25, 0.23, 0.20)
 WRIST_HALF_WIDTH = 0.28  # of the palm length
-OUTLINE_PX = 2
+FARTHEST_SHADE = 0.86  # brightness of the farthest part; the nearest is 1.0
 SHIFT = 4  # sub-pixel precision for cv2 drawing: coordinates are multiplied by 2**SHIFT
 
 
@@ -47,9 +48,8 @@ def _stroke(image: np.ndarray, pts: np.ndarray, width_px: float, color: tuple) -
         cv2.circle(image, _pt(p), w // 2, color, -1, cv2.LINE_AA, SHIFT)
 
 
-def _outlined_stroke(image: np.ndarray, pts: np.ndarray, width_px: float, color: tuple) -> None:
-    _stroke(image, pts, width_px + 2 * OUTLINE_PX, OUTLINE_BGR)
-    _stroke(image, pts, width_px, color)
+def _shade(color: tuple, k: float) -> tuple[int, int, int]:
+    return (int(color[0] * k), int(color[1] * k), int(color[2] * k))
 
 
 def _wrist_corners(pts: np.ndarray, scale_px: float) -> np.ndarray:
@@ -62,15 +62,13 @@ def _wrist_corners(pts: np.ndarray, scale_px: float) -> np.ndarray:
     return np.array([pts[0] + across, pts[0] - across])
 
 
-def _palm(image: np.ndarray, pts: np.ndarray, scale_px: float) -> None:
-    """The palm: hull of its landmarks and the wrist's edges, outlined, corners rounded."""
-    corner_px = 0.18 * scale_px
+def _palm(image: np.ndarray, pts: np.ndarray, scale_px: float, color: tuple) -> None:
+    """The palm: hull of its landmarks and the wrist's edges, corners rounded."""
+    corner_px = max(1, int(0.18 * scale_px))
     outline = np.vstack([pts[list(PALM)], _wrist_corners(pts, scale_px)])
-    poly = np.array([_pt(p) for p in outline], np.int32)
-    hull = cv2.convexHull(poly)
-    cv2.polylines(image, [hull], True, OUTLINE_BGR, int(corner_px) + 2 * OUTLINE_PX, cv2.LINE_AA, SHIFT)
-    cv2.polylines(image, [hull], True, PALM_BGR, max(1, int(corner_px)), cv2.LINE_AA, SHIFT)
-    cv2.fillPoly(image, [hull], PALM_BGR, cv2.LINE_AA, SHIFT)
+    hull = cv2.convexHull(np.array([_pt(p) for p in outline], np.int32))
+    cv2.polylines(image, [hull], True, color, corner_px, cv2.LINE_AA, SHIFT)
+    cv2.fillPoly(image, [hull], color, cv2.LINE_AA, SHIFT)
 
 
 def _forearm(image: np.ndarray, pts: np.ndarray, scale_px: float) -> None:
@@ -83,8 +81,8 @@ def _forearm(image: np.ndarray, pts: np.ndarray, scale_px: float) -> None:
     axis = axis / norm
     cuff = wrist + axis * 1.1 * scale_px
     far = wrist + axis * 6.0 * scale_px
-    _outlined_stroke(image, np.array([wrist, cuff]), 2 * WRIST_HALF_WIDTH * scale_px, SKIN_BGR)
-    _outlined_stroke(image, np.array([cuff, far]), 0.8 * scale_px, SLEEVE_BGR)
+    _stroke(image, np.array([wrist, cuff]), 2 * WRIST_HALF_WIDTH * scale_px, SKIN_BGR)
+    _stroke(image, np.array([cuff, far]), 0.8 * scale_px, SLEEVE_BGR)
 
 
 def draw_hand(image: np.ndarray, landmarks: np.ndarray) -> None:
@@ -101,11 +99,13 @@ def draw_hand(image: np.ndarray, landmarks: np.ndarray) -> None:
     _forearm(image, pts, scale_px)
     parts: list[tuple[float, int]] = [(float(z[list(PALM)].mean()), -1)]
     parts += [(float(z[list(f)].mean()), i) for i, f in enumerate(FINGERS)]
-    for _, part in sorted(parts, key=lambda p: -p[0]):  # far first, near last
+    order = sorted(parts, key=lambda p: -p[0])  # far first, near last
+    for rank, (_, part) in enumerate(order):
+        color = _shade(SKIN_BGR, FARTHEST_SHADE + (1 - FARTHEST_SHADE) * rank / (len(order) - 1))
         if part < 0:
-            _palm(image, pts, scale_px)
+            _palm(image, pts, scale_px, color)
         else:
-            _outlined_stroke(image, pts[list(FINGERS[part])], FINGER_WIDTH[part] * scale_px, SKIN_BGR)
+            _stroke(image, pts[list(FINGERS[part])], FINGER_WIDTH[part] * scale_px, color)
 
 
 def draw_label(image: np.ndarray, text: str) -> None:
