@@ -62,6 +62,8 @@ def _run_and_kill(data_dir: str, script: str, rng: random.Random) -> list[list[s
 
     def read() -> None:
         for line in proc.stdout:
+            if not line.endswith("\n"):
+                break  # cut by the kill mid-report: the call had returned, the report had not
             lines.append(line.split())
             if line.startswith("SESSION"):
                 started.set()
@@ -95,6 +97,7 @@ def _check(store: Store, lines: list[list[str]]) -> tuple[str, int]:
             schema.ratings.c.session_id == sid)).scalars())
     reported_steps = {int(x[1]) for x in lines if x[0] == "STEP"}
     for x in lines:
+        assert len(x) >= 2, f"garbled report line {x} in {lines[-5:]}"
         if x[0] == "EVENT":
             assert (int(x[1]), '{"k":' + x[2] + '}') in ev, f"lost event {x}"
         elif x[0] == "TRIAL":

@@ -1,1 +1,214 @@
-"""Commands: store_cmds (placeholder until its area lands)."""
+"""Commands over the session store: patients, assign, sessions, export, review, replay."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from rehab.cli.app import friendly_errors, main
+
+DATA_HELP = "Session store folder (default: $REHAB_DATA or the user data folder)."
+
+
+def data_option(func):
+    return click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path),
+                        help=DATA_HELP)(func)
+
+
+def _store(data_dir: Path | None):
+    from rehab.store import Store
+
+    return Store(data_dir)
+
+
+@main.group()
+def patients() -> None:
+    """Register and list patients (pseudonymous ids only, never names).
+
+    \b
+    Examples:
+      rehab patients add P001 --affected left --notes "mild spasticity"
+      rehab patients list
+    """
+
+
+@patients.command("add")
+@click.argument("patient_id")
+@click.option("--affected", type=click.Choice(["left", "right"]), required=True,
+              help="The affected (trained) hand.")
+@click.option("--notes", default="", help="Free-text clinical notes (no identifying details).")
+@click.option("--consent-video", is_flag=True,
+              help="The patient consented to raw camera video being stored when a protocol asks.")
+@data_option
+@friendly_errors
+def patients_add(patient_id: str, affected: str, notes: str, consent_video: bool,
+                 data_dir: Path | None) -> None:
+    """Add a patient.
+
+    \b
+    Example:
+      rehab patients add P001 --affected left --consent-video
+    """
+    with _store(data_dir) as store:
+        p = store.add_patient(patient_id, affected, notes, consent_video)
+        click.echo(f"added patient {p.id} (affected side {p.affected_side}"
+                   f"{', video consent' if p.consent_video else ''}) in {store.data_dir}")
+
+
+@patients.command("list")
+@data_option
+@friendly_errors
+def patients_list(data_dir: Path | None) -> None:
+    """List patients with their session count.
+
+    \b
+    Example:
+      rehab patients list --data /path/to/clinic-data
+    """
+    with _store(data_dir) as store:
+        rows = store.list_patients()
+        if not rows:
+            click.echo("no patients yet (rehab patients add ID --affected left|right)", err=True)
+        counts: dict[str, int] = {}
+        for s in store.sessions():
+            counts[s.patient_id] = counts.get(s.patient_id, 0) + 1
+        for p in rows:
+            video = "video consent" if p.consent_video else "no video"
+            click.echo(f"{p.id:<12} {p.affected_side:<5} {counts.get(p.id, 0):>4} sessions  "
+                       f"{video:<13} {p.notes}")
+
+
+@main.command()
+@click.argument("patient_id")
+@click.argument("protocol", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--per-week", type=int, required=True, help="Sessions a week.")
+@data_option
+@friendly_errors
+def assign(patient_id: str, protocol: Path, per_week: int, data_dir: Path | None) -> None:
+    """Assign a protocol to a patient, N sessions a week (replaces their earlier one).
+
+    \b
+    Example:
+      rehab assign P001 protocols/home_session.yaml --per-week 5
+    """
+    with _store(data_dir) as store:
+        a = store.assign(patient_id, protocol, per_week)
+        click.echo(f"{patient_id}: {a.protocol_name} {a.per_week}x per week from {a.from_date} "
+                   f"(sha256 {a.protocol_sha256[:12]})")
+
+
+@main.command()
+@click.option("--patient", "patient_id", required=True, help="Patient id.")
+@data_option
+@friendly_errors
+def sessions(patient_id: str, data_dir: Path | None) -> None:
+    """One line per session: date, protocol, status, duration, headline scores.
+
+    \b
+    Example:
+      rehab sessions --patient P001
+    """
+    from rehab.report.export import export_sessions
+
+    with _store(data_dir) as store:
+        store.require_patient(patient_id)
+        df = export_sessions(store, patient_id)
+    if df.empty:
+        click.echo(f"no sessions recorded for {patient_id}", err=True)
+    for _, r in df.iterrows():
+        dur = f"{r['duration_s'] / 60:5.1f} min" if r["duration_s"] == r["duration_s"] else "    -    "
+        pain = (f"  pain {r['pain_first']}->{r['pain_last']}"
+                if "pain_first" in df and r["pain_first"] is not None and str(r["pain_first"]) != "<NA>"
+                else "")
+        click.echo(f"{r['session_start'].replace('T', ' ')}  {r['session_id']}  "
+                   f"{r['protocol_name'][:24]:<24} {r['session_status']:<11} {dur}  "
+                   f"{r['trials']} trials, {r['repetitions_total'] or 0} reps{pain}")
+
+
+@main.command()
+@click.option("--patient", "patient_id", help="Patient id.")
+@click.option("--all", "all_patients", is_flag=True, help="Every patient.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="CSV file to write (owner-only); default: standard output.")
+@click.option("--summary", is_flag=True, help="One row per session instead of one per trial.")
+@data_option
+@friendly_errors
+def export(patient_id: str | None, all_patients: bool, out: Path | None, summary: bool,
+           data_dir: Path | None) -> None:
+    """Export trials (or sessions) as a tidy CSV; columns are listed in the README.
+
+    \b
+    Examples:
+      rehab export --patient P001 --out p001.csv
+      rehab export --all --summary --out sessions.csv
+    """
+    from rehab.errors import RehabError
+    from rehab.report.export import export_sessions, export_trials, write_csv
+
+    if bool(patient_id) == all_patients:
+        raise click.UsageError("give either --patient ID or --all")
+    with _store(data_dir) as store:
+        if patient_id:
+            store.require_patient(patient_id)
+        df = (export_sessions if summary else export_trials)(store, patient_id)
+    who = patient_id or "any patient"
+    if df.empty:
+        click.echo(f"no {'sessions' if summary else 'trials'} recorded for {who}: "
+                   "the CSV has the header only", err=True)
+    try:
+        write_csv(df, out)
+    except OSError as exc:
+        raise RehabError(f"cannot write {out}: {exc.strerror or exc}",
+                         hint="choose a folder you can write to") from exc
+    if out:
+        click.echo(f"wrote {len(df)} rows to {out}", err=True)
+
+
+@main.command()
+@click.option("--patient", "patient_id", required=True, help="Patient id.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="HTML file to write (default: review-ID.html).")
+@data_option
+@friendly_errors
+def review(patient_id: str, out: Path | None, data_dir: Path | None) -> None:
+    """Write a self-contained HTML review report (open it in any browser).
+
+    \b
+    Example:
+      rehab review --patient P001 --out p001.html
+    """
+    from rehab.report.review import write_review
+
+    with _store(data_dir) as store:
+        path = write_review(store, patient_id, out or Path(f"review-{patient_id}.html"))
+    click.echo(f"wrote {path}")
+
+
+@main.command()
+@click.argument("session_id")
+@click.option("--trial", "trial_no", type=int, default=1, show_default=True,
+              help="Trial number within the session (see rehab export).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write an MP4 instead of opening a window.")
+@click.option("--loop", is_flag=True, help="Repeat until ESC (window only).")
+@data_option
+@friendly_errors
+def replay(session_id: str, trial_no: int, out: Path | None, loop: bool,
+           data_dir: Path | None) -> None:
+    """Replay a stored trial's hand landmarks as an animated skeleton.
+
+    \b
+    Examples:
+      rehab replay 3f2a9c0d1e2b4a5c --trial 2
+      rehab replay 3f2a9c0d1e2b4a5c --out trial1.mp4
+    """
+    from rehab.report.replay import load_trial, play, write_mp4
+
+    with _store(data_dir) as store:
+        trial = load_trial(store, session_id, trial_no)
+    if out:
+        n = write_mp4(trial, out)
+        click.echo(f"wrote {n} frames to {out}")
+    else:
+        play(trial, loop=loop)

@@ -2,10 +2,11 @@
 
 Durability (why these pragmas): ``journal_mode=WAL`` lets a clinician read (``rehab review``)
 while a session writes, and a commit only appends to the -wal file. ``synchronous=FULL`` makes
-SQLite fsync the WAL at every commit, so a committed event survives not only ``kill -9`` (which
-NORMAL already survives) but also power loss and an OS crash (which NORMAL may roll back to the
-last checkpoint). Sessions write a few rows a second, so the fsync per commit costs nothing that
-matters. ``foreign_keys=ON`` keeps orphan rows out.
+SQLite fsync the WAL at every commit, so a commit survives not only ``kill -9`` (which NORMAL
+already survives: the data is in the OS cache) but also power loss and an OS crash (which NORMAL
+may roll back to the last fsync; the database stays consistent either way). FULL is the default
+for every connection; the session writer relaxes it for high-rate display events only (see
+``rehab.store.writer``). ``foreign_keys=ON`` keeps orphan rows out.
 
 A session whose writing process is gone is marked ``interrupted`` each time a Store opens (see
 ``_reap_interrupted``): its row says which host/pid/process-start owned it.
@@ -85,7 +86,9 @@ class Store:
         self.data_dir = ensure_private_dir(paths.data_dir(data_dir))
         self.db_path = self.data_dir / DB_NAME
         self._create_db_file()
-        self.engine = sa.create_engine(f"sqlite:///{self.db_path}", future=True)
+        # check_same_thread off: a writer's connection is guarded by its own lock instead
+        self.engine = sa.create_engine(f"sqlite:///{self.db_path}",
+                                       connect_args={"check_same_thread": False})
         sa_event.listen(self.engine, "connect", _set_pragmas)
         try:
             with owner_only_umask():
@@ -233,20 +236,21 @@ class Store:
 
     def assignments(self, patient_id: str) -> list[Assignment]:
         """The patient's current assignments: the latest one per protocol name."""
+        latest: dict[str, Assignment] = {}
+        for a in self.assignment_history(patient_id):
+            latest[a.protocol_name] = a
+        return list(latest.values())
+
+    def assignment_history(self, patient_id: str) -> list[Assignment]:
+        """Every assignment ever made for the patient, oldest first (for adherence over time)."""
+        A = schema.assignments
         with self.engine.connect() as conn:
             rows = conn.execute(
-                sa.select(schema.assignments)
-                .where(schema.assignments.c.patient_id == patient_id)
-                .order_by(schema.assignments.c.id)
+                sa.select(A.c.patient_id, A.c.protocol_name, A.c.protocol_sha256, A.c.protocol_path,
+                          A.c.per_week, A.c.from_date)
+                .where(A.c.patient_id == patient_id).order_by(A.c.id)
             ).all()
-        latest: dict[str, Assignment] = {}
-        for r in rows:
-            m = r._mapping
-            latest[m["protocol_name"]] = Assignment(
-                m["patient_id"], m["protocol_name"], m["protocol_sha256"], m["protocol_path"],
-                m["per_week"], m["from_date"],
-            )
-        return list(latest.values())
+        return [Assignment(*r) for r in rows]
 
     # -- sessions (queries live in queries.py) ---------------------------------------------------
     def writer(self):

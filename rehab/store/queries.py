@@ -213,3 +213,11 @@ def events_of_session(conn: Connection, session_id: str) -> list[dict]:
         {**{k: v for k, v in r._mapping.items() if k != "data_json"}, "data": json.loads(r.data_json)}
         for r in rows
     ]
+
+
+def steps_of_session(conn: Connection, session_id: str) -> list[dict]:
+    rows = conn.execute(
+        sa.select(ST.c.step_index, ST.c.kind, ST.c.status, ST.c.started_t, ST.c.ended_t)
+        .where(ST.c.session_id == session_id).order_by(ST.c.id)
+    )
+    return [dict(r._mapping) for r in rows]

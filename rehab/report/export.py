@@ -1,0 +1,197 @@
+"""Tidy pandas exports of the store: one row per trial, or one row per session (``--summary``).
+
+Column meanings are documented in the README ("Session data, export and review"). Metric columns
+are the keys of each trial's stored score (``TrialScore.to_dict()``), nested dicts flattened with
+dots (``similarity.dtw``); a metric a task does not have is empty. Ratings are per session:
+``pain_first`` / ``pain_last`` are the first and last pain answers of that session.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+from dateutil.tz import tzlocal
+
+from rehab.store import schema
+from rehab.store.db import Store
+from rehab.store.secure import open_private
+
+SESSION_COLUMNS = [
+    "patient_id", "session_id", "session_date", "session_start", "session_status",
+    "protocol_name", "protocol_sha256",
+]
+TRIAL_COLUMNS = SESSION_COLUMNS + [
+    "trial_no", "step_index", "step_kind", "task", "hand", "repetitions", "frames",
+    "tracked_fraction",
+]
+SUMMARY_COLUMNS = SESSION_COLUMNS + [
+    "session_end", "duration_s", "resumed_from", "start_step", "total_steps", "steps_completed",
+    "trials", "repetitions_total", "tracked_fraction_mean",
+]
+_HEADLINE = {"task", "hand", "repetitions", "frames", "tracked_fraction"}
+
+
+def flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """{"a": {"b": 1}} -> {"a.b": 1}; lists become JSON text (one cell per metric)."""
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        if v.__class__ is dict:
+            out.update(flatten(v, f"{prefix}{k}."))
+        elif v.__class__ is list:
+            out[f"{prefix}{k}"] = json.dumps(v)
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def _sessions_frame(conn, patient_id: str | None) -> pd.DataFrame:
+    S = schema.sessions
+    q = sa.select(
+        S.c.patient_id, S.c.id.label("session_id"), S.c.started_wall, S.c.ended_wall,
+        S.c.status.label("session_status"), S.c.protocol_name, S.c.protocol_sha256,
+        S.c.resumed_from, S.c.start_step, S.c.total_steps,
+    ).order_by(S.c.patient_id, S.c.started_wall, S.c.id)
+    if patient_id is not None:
+        q = q.where(S.c.patient_id == patient_id)
+    df = pd.DataFrame(conn.execute(q).all(), columns=list(q.selected_columns.keys()))
+    start = local_times(df["started_wall"])
+    end = local_times(df["ended_wall"])
+    df["session_start"] = start.dt.strftime("%Y-%m-%dT%H:%M:%S")
+    df["session_date"] = start.dt.strftime("%Y-%m-%d")
+    df["session_end"] = end.dt.strftime("%Y-%m-%dT%H:%M:%S")
+    df["duration_s"] = (end - start).dt.total_seconds().round(1)
+    return df
+
+
+def local_times(utc_naive: pd.Series) -> pd.Series:
+    """Naive-UTC datetimes from the store -> naive local times (people read local time)."""
+    s = pd.to_datetime(utc_naive, errors="coerce")
+    return s.dt.tz_localize("UTC").dt.tz_convert(tzlocal()).dt.tz_localize(None)
+
+
+def _ratings_wide(conn, patient_id: str | None) -> pd.DataFrame:
+    """session_id -> {key}_first, {key}_last (in the order they were given)."""
+    R, S = schema.ratings, schema.sessions
+    q = sa.select(R.c.session_id, R.c.key, R.c.value).order_by(R.c.id)
+    if patient_id is not None:
+        q = q.join(S, S.c.id == R.c.session_id).where(S.c.patient_id == patient_id)
+    df = pd.DataFrame(conn.execute(q).all(), columns=["session_id", "key", "value"])
+    if df.empty:
+        return pd.DataFrame(index=pd.Index([], name="session_id"))
+    g = df.groupby(["session_id", "key"], sort=False)["value"]
+    wide = pd.concat({"first": g.first(), "last": g.last()}, axis=1).unstack("key")
+    wide.columns = [f"{key}_{which}" for which, key in wide.columns]
+    keys = list(dict.fromkeys(df["key"]))
+    order = [f"{k}_{w}" for k in keys for w in ("first", "last")]
+    return wide[order].astype("Int64")
+
+
+def _trials_frame(conn, patient_id: str | None) -> tuple[pd.DataFrame, list[str]]:
+    """Trials with their step kind and flattened metrics (``metric_cols`` in first-seen order)."""
+    T, S, ST = schema.trials, schema.sessions, schema.steps
+    kind = (sa.select(ST.c.kind)
+            .where(ST.c.session_id == T.c.session_id, ST.c.step_index == T.c.step_index)
+            .order_by(ST.c.id.desc()).limit(1).scalar_subquery())
+    q = sa.select(
+        T.c.session_id, T.c.trial_no, T.c.step_index, kind.label("step_kind"), T.c.task, T.c.hand,
+        T.c.repetitions, T.c.frames, T.c.tracked_fraction, T.c.score_json,
+    ).order_by(T.c.id)
+    if patient_id is not None:
+        q = q.join(S, S.c.id == T.c.session_id).where(S.c.patient_id == patient_id)
+    rows = conn.execute(q).all()
+    base = pd.DataFrame([r[:9] for r in rows], columns=list(q.selected_columns.keys())[:9])
+    # One json.loads over the whole column is much faster than one call per trial.
+    scores = json.loads("[" + ",".join(r[9] for r in rows) + "]")
+    metrics = [{k: v for k, v in flatten(d).items() if k not in _HEADLINE} for d in scores]
+    mdf = pd.DataFrame(metrics, index=base.index)
+    clash = [c for c in mdf.columns if c in TRIAL_COLUMNS]
+    mdf = mdf.rename(columns={c: f"score.{c}" for c in clash})
+    return pd.concat([base, mdf], axis=1), list(mdf.columns)
+
+
+@dataclass
+class _Raw:
+    sessions: pd.DataFrame
+    trials: pd.DataFrame
+    metric_cols: list[str]
+    ratings: pd.DataFrame
+    steps_done: pd.DataFrame
+
+
+def _load(store: Store, patient_id: str | None) -> _Raw:
+    ST, S = schema.steps, schema.sessions
+    q = (sa.select(ST.c.session_id, sa.func.count(sa.distinct(ST.c.step_index)))
+         .where(ST.c.status.in_(("completed", "skipped"))).group_by(ST.c.session_id))
+    if patient_id is not None:
+        q = q.join(S, S.c.id == ST.c.session_id).where(S.c.patient_id == patient_id)
+    with store.engine.connect() as conn:
+        sessions = _sessions_frame(conn, patient_id)
+        trials, metric_cols = _trials_frame(conn, patient_id)
+        ratings = _ratings_wide(conn, patient_id)
+        done = pd.DataFrame(conn.execute(q).all(), columns=["session_id", "steps_completed"])
+    return _Raw(sessions, trials, metric_cols, ratings, done)
+
+
+def _trials_table(raw: _Raw) -> pd.DataFrame:
+    df = raw.trials.merge(raw.sessions[SESSION_COLUMNS], on="session_id", how="inner")
+    df = df.merge(raw.ratings, left_on="session_id", right_index=True, how="left")
+    df = df.sort_values(["patient_id", "session_start", "session_id", "trial_no"], kind="stable")
+    for c in ("repetitions", "frames", "step_index", "trial_no"):
+        df[c] = df[c].astype("Int64")
+    return df[TRIAL_COLUMNS + raw.metric_cols + list(raw.ratings.columns)].reset_index(drop=True)
+
+
+def _sessions_table(raw: _Raw) -> pd.DataFrame:
+    trials = raw.trials
+    g = trials.groupby("session_id")
+    counts = pd.DataFrame({"trials": g.size(), "repetitions_total": g["repetitions"].sum(),
+                           "tracked_fraction_mean": g["tracked_fraction"].mean()})
+    numeric = [c for c in raw.metric_cols if pd.api.types.is_numeric_dtype(trials[c])]
+    per_task = trials.groupby(["session_id", "task"])[numeric].mean().unstack("task")
+    per_task.columns = [f"{task}.{metric}" for metric, task in per_task.columns]
+    per_task = per_task.dropna(axis=1, how="all")
+    per_task = per_task[sorted(per_task.columns)]
+    df = raw.sessions.merge(raw.steps_done, on="session_id", how="left")
+    df["steps_completed"] = df["steps_completed"].fillna(0).astype("Int64")
+    df = df.merge(counts, left_on="session_id", right_index=True, how="left")
+    df["trials"] = df["trials"].fillna(0).astype("Int64")
+    df["repetitions_total"] = df["repetitions_total"].astype("Int64")
+    df = df.merge(raw.ratings, left_on="session_id", right_index=True, how="left")
+    df = df.merge(per_task, left_on="session_id", right_index=True, how="left")
+    cols = SUMMARY_COLUMNS + list(raw.ratings.columns) + list(per_task.columns)
+    return df[cols].reset_index(drop=True)
+
+
+def export_trials(store: Store, patient_id: str | None = None) -> pd.DataFrame:
+    """One row per trial (all patients when ``patient_id`` is None); see module docstring."""
+    return _trials_table(_load(store, patient_id))
+
+
+def export_sessions(store: Store, patient_id: str | None = None) -> pd.DataFrame:
+    """One row per session: status, duration, counts, ratings and per-task metric means.
+
+    Metric means are named ``{task}.{metric}`` (mean over that session's trials of the task).
+    """
+    return _sessions_table(_load(store, patient_id))
+
+
+def export_both(store: Store, patient_id: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(trials, sessions) tables from one read of the store (the review uses both)."""
+    raw = _load(store, patient_id)
+    return _trials_table(raw), _sessions_table(raw)
+
+
+def write_csv(df: pd.DataFrame, out: str | os.PathLike | None) -> None:
+    """Write ``df`` as CSV to ``out`` (created owner-only, 0o600) or to stdout when None."""
+    if out is None:
+        df.to_csv(sys.stdout, index=False)
+        return
+    with open_private(Path(out), "w", newline="", encoding="utf-8") as fh:
+        df.to_csv(fh, index=False)

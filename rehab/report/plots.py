@@ -1,0 +1,122 @@
+"""Matplotlib figures for the review report, returned as base64 PNG data URIs (no files).
+
+Figures are built with ``matplotlib.figure.Figure`` and the Agg canvas directly: no pyplot
+global state, no display needed.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import matplotlib.dates as mdates
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+DPI = 80
+COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf"]
+
+
+def to_data_uri(fig: Figure) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def adherence_plot(weeks: pd.DataFrame) -> str:
+    """Bars: completed sessions per week; line: sessions assigned per week."""
+    fig = Figure(figsize=(9, 2.8))
+    ax = fig.add_subplot()
+    x = np.arange(len(weeks))
+    edges = np.arange(len(weeks) + 1) - 0.5
+    # stairs draws all weeks as one artist (hundreds of bar rectangles are slow to render)
+    ax.stairs(weeks["started"], edges, fill=True, color="#c7d7ea", label="started")
+    ax.stairs(weeks["completed"], edges, fill=True, color=COLOURS[0], label="completed")
+    ax.stairs(weeks["assigned"], edges, color=COLOURS[1], lw=1.5, label="assigned")
+    step = max(1, len(weeks) // 8)
+    ax.set_xticks(x[::step], [d.strftime("%d %b %y") for d in weeks["week"]][::step], fontsize=8)
+    ax.set_xlim(edges[0], edges[-1])
+    ax.set_ylabel("sessions / week")
+    ax.legend(fontsize=8, loc="upper left", ncol=3)
+    ax.set_title("Adherence: sessions per week (week starting Monday)")
+    fig.subplots_adjust(left=0.07, right=0.98, top=0.88, bottom=0.12)
+    return to_data_uri(fig)
+
+
+def progress_plot(task: str, per_session: pd.DataFrame, metrics: list[str]) -> str:
+    """One small panel per metric: session mean over time (dots) and a rolling mean (line)."""
+    n = len(metrics)
+    cols = min(4, n)
+    rows = (n + cols - 1) // cols
+    fig = Figure(figsize=(2.4 * cols, 2.3 * rows))
+    dates = pd.to_datetime(per_session["session_start"])
+    window = max(1, min(10, len(per_session) // 10))
+    for i, metric in enumerate(metrics):
+        ax = fig.add_subplot(rows, cols, i + 1)
+        y = pd.to_numeric(per_session[metric], errors="coerce")
+        ax.plot(dates, y, ".", ms=3, color=COLOURS[i % len(COLOURS)], alpha=0.6)
+        if window > 1:
+            ax.plot(dates, y.rolling(window, min_periods=1).mean(), "-", lw=1.5, color="black")
+        ax.set_title(metric, fontsize=9)
+        _date_axis(ax)
+    fig.suptitle(f"{task}: per-session mean", fontsize=10)
+    # Fixed margins: tight_layout / bbox_inches="tight" re-draw every tick label (slow).
+    fig.subplots_adjust(left=0.08, right=0.98, top=0.85 if rows == 1 else 0.9, bottom=0.12,
+                        wspace=0.3, hspace=0.55)
+    return to_data_uri(fig)
+
+
+def _date_axis(ax) -> None:
+    locator = mdates.AutoDateLocator(minticks=2, maxticks=5)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    ax.yaxis.set_major_locator(MaxNLocator(4))
+    ax.tick_params(labelsize=7)
+
+
+def ratings_plot(sessions: pd.DataFrame, keys: list[str]) -> str:
+    """First and last rating of each session for every scale (pain, fatigue, ...)."""
+    fig = Figure(figsize=(9, 2.2 * len(keys)))
+    dates = pd.to_datetime(sessions["session_start"])
+    for i, key in enumerate(keys):
+        ax = fig.add_subplot(len(keys), 1, i + 1)
+        for which, style in (("first", "o"), ("last", "x")):
+            col = f"{key}_{which}"
+            if col in sessions:
+                ax.plot(dates, pd.to_numeric(sessions[col], errors="coerce"), style, ms=3,
+                        label=f"{which} of session", alpha=0.7)
+        ax.set_ylabel(key)
+        ax.legend(fontsize=7, loc="upper left")
+        _date_axis(ax)
+    fig.suptitle("Ratings at the start and end of each session", fontsize=10)
+    fig.subplots_adjust(left=0.07, right=0.98, top=0.9, bottom=0.1, hspace=0.4)
+    return to_data_uri(fig)
+
+
+def timeline_plot(steps: pd.DataFrame, events: pd.DataFrame) -> str:
+    """Last session: step spans by kind (bars) and every event (ticks) on the session clock."""
+    fig = Figure(figsize=(9, 3))
+    ax = fig.add_subplot()
+    t0 = min([v for v in (steps["started_t"].min() if len(steps) else None,
+                          events["t"].min() if len(events) else None) if v is not None] or [0.0])
+    kinds = list(dict.fromkeys(steps["kind"])) if len(steps) else []
+    for _, s in steps.iterrows():
+        end = s["ended_t"] if pd.notna(s["ended_t"]) else s["started_t"]
+        colour = COLOURS[kinds.index(s["kind"]) % len(COLOURS)]
+        hatch = None if s["status"] == "completed" else "//"
+        ax.broken_barh([(s["started_t"] - t0, max(end - s["started_t"], 0.2))], (1, 0.8),
+                       facecolors=colour, edgecolor="black", hatch=hatch, lw=0.3)
+    for k, kind in enumerate(kinds):
+        ax.bar(0, 0, color=COLOURS[k % len(COLOURS)], label=kind)
+    if len(events):
+        ax.plot(events["t"] - t0, np.zeros(len(events)) + 0.4, "|", ms=12, color="#555")
+    ax.set_yticks([0.4, 1.4], ["events", "steps"])
+    ax.set_xlabel("seconds from session start")
+    ax.set_ylim(0, 2.2)
+    if kinds:
+        ax.legend(fontsize=7, ncol=min(len(kinds), 7), loc="upper left")
+    ax.set_title("Last session timeline (hatched = not completed)", fontsize=10)
+    fig.subplots_adjust(left=0.08, right=0.98, top=0.88, bottom=0.16)
+    return to_data_uri(fig)

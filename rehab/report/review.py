@@ -1,0 +1,201 @@
+"""The clinician's review report: one self-contained HTML file (plots embedded as PNG data).
+
+Sections: patient and assignments, adherence per week, progress of each task's headline
+metrics across sessions, pain/fatigue trends, the last session's timeline, recent sessions and
+a table of recent trials. The full trial list is in ``rehab export``.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+
+from rehab.report import plots
+from rehab.report.export import TRIAL_COLUMNS, export_both
+from rehab.store import queries
+from rehab.store.db import Assignment, Store
+from rehab.store.secure import open_private
+
+MAX_METRICS = 4  # panels per task: repetitions, tracked fraction, then the first task metrics
+TABLE_SESSIONS = 10  # the trials table covers the latest sessions only
+TABLE_ROWS = 300
+
+CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2em auto;max-width:1000px;color:#222}
+h1{font-size:1.5em}h2{font-size:1.2em;border-bottom:1px solid #ccc;margin-top:2em}
+table{border-collapse:collapse;font-size:.8em;margin:.5em 0}
+td,th{border:1px solid #ddd;padding:2px 6px;text-align:right}th{background:#f3f3f3}
+td:first-child,th:first-child{text-align:left}img{max-width:100%}.muted{color:#777}
+.status-interrupted,.status-aborted{color:#b00}
+"""
+
+
+def weekly_adherence(sessions: pd.DataFrame, history: list[Assignment], today: date) -> pd.DataFrame:
+    """Per Monday-week: sessions started, completed and assigned (0 before any assignment)."""
+    starts = pd.to_datetime(sessions["session_start"]).dt.date if len(sessions) else pd.Series([])
+    firsts = list(starts) + [a.from_date for a in history]
+    if not firsts:
+        return pd.DataFrame(columns=["week", "started", "completed", "assigned"])
+    monday = min(firsts) - timedelta(days=min(firsts).weekday())
+    this_monday = today - timedelta(days=today.weekday())
+    weeks = []
+    week_of = [d - timedelta(days=d.weekday()) for d in starts]
+    done = sessions["session_status"].eq("completed").tolist() if len(sessions) else []
+    started_n = pd.Series(week_of).value_counts() if week_of else pd.Series(dtype=int)
+    done_n = pd.Series([w for w, ok in zip(week_of, done, strict=True) if ok]).value_counts()
+    while monday <= max(this_monday, max(week_of, default=this_monday)):
+        weeks.append({
+            "week": monday,
+            "started": int(started_n.get(monday, 0)),
+            "completed": int(done_n.get(monday, 0)),
+            "assigned": _assigned_in_week(history, monday),
+        })
+        monday += timedelta(days=7)
+    return pd.DataFrame(weeks)
+
+
+def _assigned_in_week(history: list[Assignment], monday: date) -> int:
+    """Sum over protocols of the latest assignment that had started by the week's Sunday."""
+    current: dict[str, int] = {}
+    for a in history:  # oldest first: later assignments replace earlier ones
+        if a.from_date <= monday + timedelta(days=6):
+            current[a.protocol_name] = a.per_week
+    return sum(current.values())
+
+
+def task_progress(trials: pd.DataFrame, sessions: pd.DataFrame) -> dict[str, tuple[pd.DataFrame, list[str]]]:
+    """task -> (per-session means with session_start, headline metric columns)."""
+    out: dict[str, tuple[pd.DataFrame, list[str]]] = {}
+    fixed = set(TRIAL_COLUMNS)
+    for task, t in trials.groupby("task", sort=True):
+        cols = ["repetitions", "tracked_fraction"] + [
+            c for c in t.columns
+            if c not in fixed and not c.endswith(("_first", "_last"))
+            and pd.api.types.is_numeric_dtype(t[c]) and t[c].notna().any()
+        ]
+        cols = cols[:MAX_METRICS]
+        per = t.groupby("session_id")[cols].mean().reset_index()
+        per = per.merge(sessions[["session_id", "session_start"]], on="session_id")
+        out[str(task)] = (per.sort_values("session_start"), cols)
+    return out
+
+
+def build_review(store: Store, patient_id: str, today: date | None = None) -> str:
+    """The whole report as one HTML string."""
+    patient = store.require_patient(patient_id)
+    today = today or date.today()
+    trials, sessions = export_both(store, patient_id)
+    history = store.assignment_history(patient_id)
+    parts = [_header(patient, store.assignments(patient_id), sessions)]
+    weeks = weekly_adherence(sessions, history, today)
+    parts.append("<h2>Adherence</h2>")
+    if len(weeks):
+        parts.append(_img(plots.adherence_plot(weeks), "sessions per week"))
+        parts.append(_table(weeks.tail(8).assign(week=weeks["week"].tail(8).map(str)),
+                            "Last 8 weeks"))
+    else:
+        parts.append("<p class=muted>No sessions and no assignment yet.</p>")
+    parts.append("<h2>Progress by task</h2>")
+    progress = task_progress(trials, sessions) if len(trials) else {}
+    for task, (per, cols) in progress.items():
+        parts.append(f"<h3>{html.escape(task)}</h3>" + _img(plots.progress_plot(task, per, cols), task))
+    if not progress:
+        parts.append("<p class=muted>No scored trials yet.</p>")
+    parts.append(_ratings_section(sessions))
+    parts.append(_last_session_section(store, sessions))
+    parts.append(_sessions_section(sessions))
+    parts.append(_trials_section(trials, sessions))
+    title = f"rehab review: {html.escape(patient_id)}"
+    return (f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>{title}</title>"
+            f"<style>{CSS}</style></head><body>{''.join(parts)}</body></html>")
+
+
+def _header(patient, assignments: list[Assignment], sessions: pd.DataFrame) -> str:
+    done = int(sessions["session_status"].eq("completed").sum()) if len(sessions) else 0
+    lines = [f"<h1>Review of patient {html.escape(patient.id)}</h1>",
+             f"<p>Affected side: <b>{patient.affected_side}</b>. Sessions recorded: {len(sessions)} "
+             f"({done} completed). Report made {datetime.now():%Y-%m-%d %H:%M}.</p>"]
+    if patient.notes:
+        lines.append(f"<p>Notes: {html.escape(patient.notes)}</p>")
+    for a in assignments:
+        lines.append(f"<p>Assigned: <b>{html.escape(a.protocol_name)}</b>, {a.per_week} per week "
+                     f"from {a.from_date} <span class=muted>(sha256 {a.protocol_sha256[:12]})</span></p>")
+    if not assignments:
+        lines.append("<p class=muted>No protocol assigned (rehab assign ID PROTOCOL --per-week N).</p>")
+    return "".join(lines)
+
+
+def _ratings_section(sessions: pd.DataFrame) -> str:
+    keys = [c[: -len("_first")] for c in sessions.columns if c.endswith("_first")]
+    if not keys:
+        return "<h2>Pain and fatigue</h2><p class=muted>No ratings recorded.</p>"
+    return "<h2>Pain and fatigue</h2>" + _img(plots.ratings_plot(sessions, keys), "ratings")
+
+
+def _last_session_section(store: Store, sessions: pd.DataFrame) -> str:
+    if not len(sessions):
+        return "<h2>Last session</h2><p class=muted>No sessions recorded yet.</p>"
+    last = sessions.iloc[-1]
+    with store.engine.connect() as conn:
+        steps = pd.DataFrame(queries.steps_of_session(conn, last["session_id"]),
+                             columns=["step_index", "kind", "status", "started_t", "ended_t"])
+        events = pd.DataFrame(queries.events_of_session(conn, last["session_id"]),
+                              columns=["t", "wall", "kind", "step_index", "data"])
+    head = (f"<h2>Last session</h2><p>{last['session_start']} &middot; "
+            f"{html.escape(str(last['protocol_name']))} &middot; status "
+            f"<b class=status-{last['session_status']}>{last['session_status']}</b> &middot; "
+            f"session id <code>{last['session_id']}</code></p>")
+    if not len(steps) and not len(events):
+        return head + "<p class=muted>Nothing was recorded in this session.</p>"
+    shown = events.head(200).assign(data=events["data"].head(200).map(_short))
+    return (head + _img(plots.timeline_plot(steps, events), "timeline")
+            + _table(shown[["t", "kind", "step_index", "data"]], f"Events ({len(events)})"))
+
+
+def _sessions_section(sessions: pd.DataFrame) -> str:
+    if not len(sessions):
+        return ""
+    cols = ["session_date", "session_start", "protocol_name", "session_status", "duration_s",
+            "steps_completed", "total_steps", "trials", "repetitions_total"]
+    cols += [c for c in sessions.columns if c.endswith(("_first", "_last"))]
+    recent = sessions.iloc[::-1].head(20)[cols]
+    return "<h2>Recent sessions</h2>" + _table(recent, f"Latest {len(recent)} of {len(sessions)}")
+
+
+def _trials_section(trials: pd.DataFrame, sessions: pd.DataFrame) -> str:
+    if not len(trials):
+        return "<h2>Trials</h2><p class=muted>No trials recorded.</p>"
+    recent_ids = set(sessions["session_id"].iloc[-TABLE_SESSIONS:])
+    t = trials[trials["session_id"].isin(recent_ids)].iloc[::-1].head(TABLE_ROWS)
+    t = t.drop(columns=["patient_id", "protocol_sha256", "session_status", "session_start"])
+    t = t.loc[:, t.notna().any()]
+    note = (f"Trials of the latest {len(recent_ids)} sessions (newest first). "
+            "All trials: <code>rehab export --patient ID</code>.")
+    return "<h2>Trials</h2>" + _table(t, note)
+
+
+def _short(data: dict) -> str:
+    text = ", ".join(f"{k}={v}" for k, v in data.items())
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _img(uri: str, alt: str) -> str:
+    return f'<p><img alt="{html.escape(alt)}" src="{uri}"></p>'
+
+
+def _table(df: pd.DataFrame, caption: str) -> str:
+    body = df.to_html(index=False, na_rep="", float_format=lambda v: f"{v:.3g}", border=0)
+    return f"<p class=muted>{caption}</p>{body}"
+
+
+def write_review(store: Store, patient_id: str, out: str | os.PathLike) -> Path:
+    """Write the report to ``out`` (owner-only, 0o600) and return its path."""
+    text = build_review(store, patient_id)
+    path = Path(out)
+    with open_private(path, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    return path
