@@ -363,3 +363,11 @@ def test_package_exports():
     assert callable(clips.verify_hand) and callable(clips.render_demo)
     with pytest.raises(AttributeError):
         clips.no_such_thing  # noqa: B018
+
+
+def test_record_rejects_an_unknown_task_before_recording(tmp_path):
+    camera = FakeCamera(count=5)
+    camera.open()
+    with pytest.raises(ClipError, match="unknown task 'juggling'"):
+        record_clip(camera, FakeTracker(), ClipLibrary(tmp_path), "x", task="juggling")
+    assert camera.delivered == 0 and not any(tmp_path.iterdir())

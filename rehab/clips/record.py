@@ -23,7 +23,7 @@ import numpy as np
 
 from rehab import __version__
 from rehab.clips.library import CLIP_SUFFIX, ClipInfo, ClipLibrary
-from rehab.clips.sidecar import ClipSidecar, write_sidecar
+from rehab.clips.sidecar import CLIP_TASKS, ClipSidecar, write_sidecar
 from rehab.devices.base import Camera, Frame, HandTracker, TrackedFrame
 from rehab.errors import CameraEnded, CameraError, ClipError
 
@@ -181,6 +181,8 @@ def record_clip(camera: Camera, tracker: HandTracker, library: ClipLibrary, name
     Files are written under temporary names and moved into place at the end, so a failed
     recording never leaves half a clip. Raises ClipError when the clip exists and not ``force``.
     """
+    if task not in CLIP_TASKS:
+        raise ClipError(f"unknown task {task!r}", hint=f"use one of: {', '.join(CLIP_TASKS)}")
     clip_path, sidecar_path, ref_path = library.paths(name)
     if library.exists(name) and not force:
         raise ClipError(f"clip {clip_path.name} already exists in {library.dir}",
@@ -191,7 +193,7 @@ def record_clip(camera: Camera, tracker: HandTracker, library: ClipLibrary, name
         frames, written_fps, fps = capture(camera, tracker, tmp_video, duration_s=duration_s,
                                            on_frame=on_frame)
         if not frames:
-            raise ClipError(f"camera {camera.name} gave no frames", hint="check the camera or file")
+            raise ClipError(f"{camera.name} gave no frames", hint="check the camera or file")
         if fps != written_fps:
             retime(tmp_video, fps)
             frames = [_renumber(tf, i, fps) for i, tf in enumerate(frames)]
@@ -200,17 +202,16 @@ def record_clip(camera: Camera, tracker: HandTracker, library: ClipLibrary, name
         tmp_video.unlink(missing_ok=True)
     side, counts = choose_hand(frames, hand)
     warnings, has_ref = _write_reference(frames, side, ref_path)
+    note = (f"tracked by {tracker_label(tracker)} from the clip ({counts[side]} of {len(frames)} "
+            f"frames with the {side} hand)") if has_ref and side else None
     sidecar = ClipSidecar(
         task=task, hand=side or "right", view=view, fps=round(fps, 3), frames=len(frames),
         duration_s=round(len(frames) / fps, 3), width=_size(camera)[0], height=_size(camera)[1],
         source=source or f"recorded from {camera.name} by rehab record (rehab {__version__})",
         date=today or dt.date.today(), rendered=False,
-        reference=ref_path.name if has_ref else None,
-        reference_note=f"tracked by {tracker_label(tracker)} from the clip ({counts[side]} of "
-                       f"{len(frames)} frames with the {side} hand)" if has_ref and side else None,
-    )
+        reference=ref_path.name if has_ref else None, reference_note=note)
     if side is None:
-        warnings.append("hand: no hand seen, the sidecar says 'right' - correct it if needed")
+        warnings.append("no hand seen: the sidecar says hand: right - correct it if needed")
     write_sidecar(sidecar_path, sidecar)
     return RecordResult(library.get(name), frames, counts, tuple(warnings))
 
