@@ -46,6 +46,8 @@ def _copy(lib: ClipLibrary, tmp_path: Path) -> ClipLibrary:
     ("left", "left", True, False),
     ("right", "left", False, False),
     ("left", "right", False, False),
+    ("right", None, True, False),  # affected side unknown: show the clip as it is
+    ("right", "both", True, False),
 ])
 def test_needs_mirror_truth_table(clip_hand, affected, match, expected):
     assert needs_mirror(clip_hand, affected, match) is expected
@@ -77,7 +79,9 @@ def test_shipped_clips_match_the_renderer():
         ref = Reference.load(info.reference_path)
         truth = Reference.from_frames(demo_frames(name, info.fps), "right", fps=info.fps)
         assert len(ref) == info.frames == len(truth)
-        np.testing.assert_allclose(ref.image, truth.image, atol=1e-5, err_msg=name)
+        np.testing.assert_allclose(
+            ref.image, truth.image, atol=1e-5,
+            err_msg=f"{name}: the synthetic hand changed; run `rehab render-demo all --library videos`")
 
 
 # ---------------------------------------------------------------- rendering
@@ -371,3 +375,49 @@ def test_record_rejects_an_unknown_task_before_recording(tmp_path):
     with pytest.raises(ClipError, match="unknown task 'juggling'"):
         record_clip(camera, FakeTracker(), ClipLibrary(tmp_path), "x", task="juggling")
     assert camera.delivered == 0 and not any(tmp_path.iterdir())
+
+
+def test_record_stops_with_a_clear_error_when_a_live_camera_stalls(tmp_path, monkeypatch):
+    import rehab.clips.record as rec
+    from rehab.errors import CameraError
+
+    class Silent(FakeCamera):
+        def read(self):
+            return None
+
+    monkeypatch.setattr(rec, "STALL_TIMEOUT_S", 0.05)
+    camera = Silent(name="camera 0")
+    camera.open()
+    with pytest.raises(CameraError, match="camera 0 gave no frame"):
+        record_clip(camera, FakeTracker(), ClipLibrary(tmp_path), "x", task="open_close")
+    assert not ClipLibrary(tmp_path).exists("x")
+
+
+def test_record_command_from_a_webcam_headless(tmp_path, monkeypatch):
+    """`rehab record --camera 0` with fakes in place of the webcam and MediaPipe."""
+    import rehab.devices.camera as cam_mod
+    import rehab.devices.tracker as trk_mod
+
+    class _Tracker(FakeTracker):
+        def __init__(self, *args, **kwargs):
+            super().__init__()
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.close()
+
+    camera = FakeCamera(count=None, fps=30.0, name="camera 0")
+    monkeypatch.setattr(cam_mod, "open_camera", lambda spec, realtime, loop: camera)
+    monkeypatch.setattr(trk_mod, "MediaPipeTracker", _Tracker)
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    args = ["record", "live", "--task", "open_close", "--camera", "0", "--duration", "0.5",
+            "--countdown", "0.2", "--library", str(tmp_path)]
+    out = CliRunner().invoke(main, args)
+    assert out.exit_code == 0, out.output
+    assert "recording starts in 1" in out.output and "wrote" in out.output
+    info = ClipLibrary(tmp_path).get("live")
+    assert info.frames == 15 and info.hand == "right" and "camera 0" in info.source
+    assert camera.closed == 1

@@ -71,8 +71,11 @@ def needs_mirror(clip_hand: str, affected_side: str, match_affected_side: bool) 
     """Whether to flip a clip left-right so the patient watches their affected hand move.
 
     A clip showing the right hand is mirrored for a patient whose affected side is left (and
-    vice versa), but only when the step asks to match the affected side.
+    vice versa), but only when the step asks to match the affected side. An unknown affected
+    side (anything but "left"/"right") never mirrors.
     """
+    if affected_side not in ("left", "right") or clip_hand not in ("left", "right"):
+        return False
     return bool(match_affected_side) and clip_hand != affected_side
 
 
