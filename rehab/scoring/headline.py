@@ -19,7 +19,7 @@ def headline(score: TrialScore) -> list[tuple[str, str]]:
     if score.task == "open_close":
         lines += [("Complete open-close cycles", str(score.repetitions)),
                   ("Openings", str(m.get("openings", 0))),
-                  ("Opening size", _fmt(m.get("opening_amplitude"), ".2f", " hand lengths"))]
+                  ("Opening range", _fmt(m.get("opening_range_deg"), ".0f", " deg"))]
     elif score.task == "finger_tap":
         dec = m.get("amplitude_decrement")
         lines += [("Taps", str(m.get("taps", 0))), ("Rate", _fmt(m.get("rate_hz"), ".1f", " per s")),

@@ -12,9 +12,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from rehab.devices.base import TrackedFrame
+from rehab.scoring.angles import finger_flexion_deg
 from rehab.scoring.filters import OneEuroFilter
-from rehab.scoring.opening import aperture, extension, fingertip_distances
+from rehab.scoring.opening import aperture, fingertip_distances
 from rehab.scoring.reps import (
+    OPEN_CLOSE_FRACTION,
     OPEN_CLOSE_MIN_SWING,
     SWING_FRACTION,
     TAP_MIN_SWING,
@@ -67,7 +69,8 @@ class LiveScorer:
         self.task, self.hand = task, hand
         self._draw = OneEuroFilter(min_cutoff_hz=1.0, beta=5.0)
         self._signal = OneEuroFilter(min_cutoff_hz=3.0, beta=0.5)
-        self._counter = SwingCounter(TAP_MIN_SWING if task == "finger_tap" else OPEN_CLOSE_MIN_SWING)
+        self._counter = (SwingCounter(TAP_MIN_SWING) if task == "finger_tap"
+                         else SwingCounter(OPEN_CLOSE_MIN_SWING, OPEN_CLOSE_FRACTION))
         self._sizes: list[float] = []
         self._touching = -1
         self._touches = 0
@@ -98,7 +101,8 @@ class LiveScorer:
         if self.task == "opposition":
             self._update_touch(fingertip_distances(world, size))
         elif self.task in ("open_close", "finger_tap"):
-            raw = extension(world, size) if self.task == "open_close" else aperture(world, size)
+            raw = (-float(finger_flexion_deg(world)) if self.task == "open_close"
+                   else float(aperture(world, size)))
             self._counter.update(float(self._signal(tf.t, np.array([raw]))[0]))
         return LiveState(self.reps, True, xy)
 

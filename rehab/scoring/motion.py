@@ -15,10 +15,14 @@ from typing import Any
 
 import numpy as np
 
+from rehab.scoring.filters import lowpass
 from rehab.scoring.opening import aperture
 from rehab.scoring.track import HandTrack
 
 FOCAL_WIDTHS = 0.9  # assumed focal length / image width
+# Reaching has little above 3 Hz, while the depth estimate (from the fitted scale) is noisy.
+POSITION_CUTOFF_HZ = 3.0
+EDGE_SAMPLES = 2  # speeds this close to the ends come from filter start-up; copy their neighbour
 ONSET_FRACTION = 0.1  # movement starts/ends where speed crosses 10 % of its peak
 
 
@@ -42,6 +46,18 @@ def speed(pos: np.ndarray, fs: float) -> np.ndarray:
     return np.linalg.norm(np.gradient(pos, 1.0 / fs, axis=0), axis=-1)
 
 
+def hand_speed(track: HandTrack) -> np.ndarray:
+    """Hand-centre speed in hand sizes / s: position low-passed at 3 Hz, then differentiated;
+    the first and last two samples copy their neighbours (filter start-up); NaN -> 0."""
+    pos = lowpass(hand_position(track.image, track.world, track.size_m), track.fs,
+                  POSITION_CUTOFF_HZ)
+    v = np.nan_to_num(speed(pos, track.fs))
+    if len(v) > 2 * EDGE_SAMPLES + 1:
+        v[:EDGE_SAMPLES] = v[EDGE_SAMPLES]
+        v[-EDGE_SAMPLES:] = v[-EDGE_SAMPLES - 1]
+    return v
+
+
 def movement_bounds(v: np.ndarray, fraction: float = ONSET_FRACTION) -> tuple[int, int] | None:
     """[onset, offset] indices around the speed peak where v >= fraction * peak; None if no motion."""
     if len(v) == 0 or not np.any(v > 0):
@@ -61,14 +77,13 @@ def movement_bounds(v: np.ndarray, fraction: float = ONSET_FRACTION) -> tuple[in
 def reach_metrics(track: HandTrack) -> dict[str, Any]:
     """Reach-to-grasp: movement time, peak speed, time to peak aperture.
 
-    - speed v(t) = |d p / dt| of the hand centre p (hand sizes, see module doc).
+    - speed v(t) = |d p / dt| of the hand centre p (hand sizes, see module doc, ``hand_speed``).
     - movement: the run around the speed peak where v >= 10 % of the peak (onset..offset);
       movement_time_s = offset - onset; peak_speed = max v (hand sizes / s).
     - time_to_peak_aperture_s: from onset to the largest thumb-index aperture in the movement;
       also as a percentage of the movement time; peak_aperture in hand sizes.
     """
-    v = speed(hand_position(track.image, track.world, track.size_m), track.fs)
-    v = np.nan_to_num(v)
+    v = hand_speed(track)
     bounds = movement_bounds(v)
     out: dict[str, Any] = {"movement_time_s": None, "peak_speed_hand_sizes_per_s": None,
                               "time_to_peak_aperture_s": None, "time_to_peak_aperture_pct": None,

@@ -35,7 +35,7 @@ def spread(world: np.ndarray, size_m: float) -> np.ndarray:
 def extension(world: np.ndarray, size_m: float) -> np.ndarray:
     """Finger extension: mean distance of the four finger tips from the wrist / hand size.
 
-    About 2 for an open hand and about 0.7 for a fist; the open/close signal.
+    About 1.9 for an open hand and about 0.7 for a fist.
     """
     w = np.asarray(world, float)
     tips = w[..., FINGER_TIPS, :]

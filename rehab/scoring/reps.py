@@ -7,7 +7,8 @@ from typing import Any
 
 import numpy as np
 
-OPEN_CLOSE_MIN_SWING = 0.2  # hand sizes of finger extension; below it nothing is counted
+OPEN_CLOSE_MIN_SWING = 20.0  # degrees of mean finger flexion; below it nothing is counted
+OPEN_CLOSE_FRACTION = 0.4  # an opening or closing covers >= 40 % of the trial's range
 TAP_MIN_SWING = 0.2  # hand sizes of thumb-index aperture (1.8 cm on an adult hand)
 SWING_FRACTION = 0.3  # of the trial's robust range (2nd-98th percentile)
 TOUCH_ENTER, TOUCH_EXIT = 0.3, 0.45  # hand sizes, thumb tip to finger tip
@@ -64,33 +65,37 @@ def swing_threshold(x: np.ndarray, min_swing: float, fraction: float = SWING_FRA
     return max(min_swing, fraction * float(p98 - p2))
 
 
-def count_open_close(t: np.ndarray, ext: np.ndarray) -> dict[str, Any]:
-    """Open/close repetitions from the finger-extension signal (hand sizes).
+def count_open_close(t: np.ndarray, flexion_deg: np.ndarray) -> dict[str, Any]:
+    """Open/close repetitions from the mean finger flexion (``angles.finger_flexion_deg``).
 
-    openings = confirmed rises, closings = confirmed falls, repetitions = complete
-    closed -> open -> closed cycles = falls that follow a rise (a hand that only opens once gives
-    0 repetitions and 1 opening). Amplitudes are the swings' extreme-to-extreme sizes;
+    Swings of x = -flexion with h = max(20 deg, 0.4 * (p98 - p2)): openings = confirmed rises
+    (flexion falling), closings = confirmed falls, repetitions = complete closed -> open ->
+    closed cycles = closings that follow an opening (a hand that only opens once gives 0
+    repetitions and 1 opening). opening_range_deg is the median size of the openings.
     mean_cycle_s is the mean time between successive closings, each timed where the signal
     crosses half-way between its extremes (flat, noisy extremes would make their arg-min wander);
     for a single cycle, the time from leaving closed to closed again (10 % crossings).
     """
-    sw = swings(ext, swing_threshold(ext, OPEN_CLOSE_MIN_SWING))
+    x = -np.asarray(flexion_deg, float)
+    sw = swings(x, swing_threshold(x, OPEN_CLOSE_MIN_SWING, OPEN_CLOSE_FRACTION))
     rises = [s for s in sw if s.rising]
     falls = [s for s in sw if not s.rising]
     cycles = [s for k, s in enumerate(sw) if not s.rising and k > 0 and sw[k - 1].rising]
-    closed_at = np.array([crossing_time(t, ext, c.start, c.end, 0.5) for c in cycles])
+    closed_at = np.array([crossing_time(t, x, c.start, c.end, 0.5) for c in cycles])
     durations = np.diff(closed_at)
     if len(cycles) == 1:  # one cycle: from leaving closed to being closed again (10 % crossings)
         c = cycles[0]
         rise = sw[sw.index(c) - 1]
-        durations = np.array([crossing_time(t, ext, c.start, c.end, 0.1)
-                              - crossing_time(t, ext, rise.start, rise.end, 0.9)])
+        durations = np.array([crossing_time(t, x, c.start, c.end, 0.1)
+                              - crossing_time(t, x, rise.start, rise.end, 0.9)])
+    v = x[~np.isnan(x)]
     return {
         "repetitions": len(cycles), "openings": len(rises), "closings": len(falls),
         "mean_cycle_s": _r(np.mean(durations)) if len(durations) else None,
-        "opening_amplitude": _r(np.median([s.amplitude for s in rises])) if rises else None,
-        "max_extension": _r(np.nanmax(ext)) if len(ext) else None,
-        "events": [{"t": _r(crossing_time(t, ext, s.start, s.end, 0.5), 3),
+        "opening_range_deg": _r(np.median([s.amplitude for s in rises]), 1) if rises else None,
+        "most_open_flexion_deg": _r(-np.percentile(v, 99), 1) if len(v) else None,
+        "most_closed_flexion_deg": _r(-np.percentile(v, 1), 1) if len(v) else None,
+        "events": [{"t": _r(crossing_time(t, x, s.start, s.end, 0.5), 3),
                     "kind": "open" if s.rising else "close"} for s in sw],
     }
 

@@ -11,10 +11,10 @@ import numpy as np
 
 from rehab.devices.base import TrackedFrame
 from rehab.errors import ScoringError
-from rehab.scoring.angles import active_rom, joint_angles
+from rehab.scoring.angles import active_rom, finger_flexion_deg, joint_angles
 from rehab.scoring.filters import lowpass
-from rehab.scoring.motion import hand_position, movement_bounds, reach_metrics, speed
-from rehab.scoring.opening import aperture, extension, fingertip_distances
+from rehab.scoring.motion import hand_speed, movement_bounds, reach_metrics
+from rehab.scoring.opening import aperture, fingertip_distances
 from rehab.scoring.quality import quality_metrics
 from rehab.scoring.reference import Reference
 from rehab.scoring.reps import count_open_close, touches
@@ -113,9 +113,9 @@ def _task_metrics(task: str, track: HandTrack) -> tuple[dict[str, Any], int, dic
     """(metrics, repetitions, smoothness) for one task."""
     w, size = track.world, track.size_m
     if task == "open_close":
-        ext = extension(w, size)
-        m = count_open_close(track.t, ext)
-        return m, int(m.pop("repetitions")), _swing_smoothness(track, ext)
+        flex = finger_flexion_deg(w)
+        m = count_open_close(track.t, flex)
+        return m, int(m.pop("repetitions")), _swing_smoothness(track, -flex)
     if task == "finger_tap":
         m = tap_metrics(track.t, aperture(w, size))
         return m, int(m["taps"]), None
@@ -140,11 +140,16 @@ def _opposition(track: HandTrack) -> dict[str, Any]:
 
 def _swing_smoothness(track: HandTrack, signal: np.ndarray) -> dict[str, Any] | None:
     """Mean SPARC and LDLJ of |d signal / dt| over each opening and closing swing >= 0.3 s."""
-    from rehab.scoring.reps import OPEN_CLOSE_MIN_SWING, swing_threshold, swings
+    from rehab.scoring.reps import (
+        OPEN_CLOSE_FRACTION,
+        OPEN_CLOSE_MIN_SWING,
+        swing_threshold,
+        swings,
+    )
 
     rate = np.abs(np.gradient(np.nan_to_num(signal), 1.0 / track.fs))
     s_vals, l_vals = [], []
-    for s in swings(signal, swing_threshold(signal, OPEN_CLOSE_MIN_SWING)):
+    for s in swings(signal, swing_threshold(signal, OPEN_CLOSE_MIN_SWING, OPEN_CLOSE_FRACTION)):
         seg = rate[s.start:s.end + 1]
         if (s.end - s.start) / track.fs >= MIN_SWING_S:
             s_vals.append(sparc(seg, track.fs))
@@ -152,12 +157,12 @@ def _swing_smoothness(track: HandTrack, signal: np.ndarray) -> dict[str, Any] | 
     if not s_vals:
         return None
     return {"sparc": round(float(np.nanmean(s_vals)), 4), "ldlj": round(float(np.nanmean(l_vals)), 4),
-            "signal": "finger extension speed, mean over opening/closing swings"}
+            "signal": "finger flexion speed, mean over opening/closing swings"}
 
 
 def _reach_smoothness(track: HandTrack) -> dict[str, Any] | None:
     """SPARC and LDLJ of the hand-centre speed between movement onset and offset."""
-    v = np.nan_to_num(speed(hand_position(track.image, track.world, track.size_m), track.fs))
+    v = hand_speed(track)
     bounds = movement_bounds(v)
     if bounds is None or bounds[1] - bounds[0] < 3:
         return None
