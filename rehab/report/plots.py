@@ -39,6 +39,8 @@ def adherence_plot(weeks: pd.DataFrame) -> str:
     ax.set_xticks(x[::step], [d.strftime("%d %b %y") for d in weeks["week"]][::step], fontsize=8)
     ax.set_xlim(edges[0], edges[-1])
     ax.set_ylabel("sessions / week")
+    top = max(weeks["started"].max(), weeks["assigned"].max(), 1)
+    ax.set_ylim(0, top * 1.35 + 0.5)  # room for the legend above the bars
     ax.legend(fontsize=8, loc="upper left", ncol=3)
     ax.set_title("Adherence: sessions per week (week starting Monday)")
     fig.subplots_adjust(left=0.07, right=0.98, top=0.88, bottom=0.12)
@@ -61,9 +63,8 @@ def progress_plot(task: str, per_session: pd.DataFrame, metrics: list[str]) -> s
             ax.plot(dates, y.rolling(window, min_periods=1).mean(), "-", lw=1.5, color="black")
         ax.set_title(metric, fontsize=9)
         _date_axis(ax)
-    fig.suptitle(f"{task}: per-session mean", fontsize=10)
     # Fixed margins: tight_layout / bbox_inches="tight" re-draw every tick label (slow).
-    fig.subplots_adjust(left=0.08, right=0.98, top=0.85 if rows == 1 else 0.9, bottom=0.12,
+    fig.subplots_adjust(left=0.08, right=0.98, top=0.88 if rows == 1 else 0.92, bottom=0.12,
                         wspace=0.3, hspace=0.55)
     return to_data_uri(fig)
 
@@ -82,11 +83,15 @@ def ratings_plot(sessions: pd.DataFrame, keys: list[str]) -> str:
     dates = pd.to_datetime(sessions["session_start"])
     for i, key in enumerate(keys):
         ax = fig.add_subplot(len(keys), 1, i + 1)
-        for which, style in (("first", "o"), ("last", "x")):
+        window = max(1, min(10, len(sessions) // 10))
+        for k, (which, style) in enumerate((("first", "o"), ("last", "x"))):
             col = f"{key}_{which}"
-            if col in sessions:
-                ax.plot(dates, pd.to_numeric(sessions[col], errors="coerce"), style, ms=3,
-                        label=f"{which} of session", alpha=0.7)
+            if col not in sessions:
+                continue
+            y = pd.to_numeric(sessions[col], errors="coerce").astype(float)
+            ax.plot(dates, y, style, ms=3, color=COLOURS[k], alpha=0.5, label=f"{which} of session")
+            if window > 1:
+                ax.plot(dates, y.rolling(window, min_periods=1).mean(), "-", color=COLOURS[k], lw=1.5)
         ax.set_ylabel(key)
         ax.legend(fontsize=7, loc="upper left")
         _date_axis(ax)

@@ -20,7 +20,15 @@ from rehab.store import queries
 from rehab.store.db import Assignment, Store
 from rehab.store.secure import open_private
 
-MAX_METRICS = 4  # panels per task: repetitions, tracked fraction, then the first task metrics
+MAX_METRICS = 5  # panels per task
+# The numbers the result screen leads with (rehab.scoring.headline), as export column names.
+HEADLINE_METRICS = {
+    "open_close": ["repetitions", "openings", "opening_amplitude"],
+    "finger_tap": ["taps", "rate_hz", "rhythm_cv", "amplitude_decrement"],
+    "opposition": ["repetitions"],
+    "reach_grasp": ["movement_time_s", "peak_speed_hand_sizes_per_s", "time_to_peak_aperture_s"],
+}
+DETAIL_PREFIXES = ("rom.", "quality.", "smoothness.", "similarity.")
 TABLE_SESSIONS = 10  # the trials table covers the latest sessions only
 TABLE_ROWS = 300
 
@@ -28,7 +36,8 @@ CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2em auto;max-width:1000px;color:#222}
 h1{font-size:1.5em}h2{font-size:1.2em;border-bottom:1px solid #ccc;margin-top:2em}
 table{border-collapse:collapse;font-size:.8em;margin:.5em 0}
-td,th{border:1px solid #ddd;padding:2px 6px;text-align:right}th{background:#f3f3f3}
+td,th{border:1px solid #ddd;padding:2px 6px;text-align:right;white-space:nowrap}
+th{background:#f3f3f3}.scroll{overflow-x:auto;max-width:100%}
 td:first-child,th:first-child{text-align:left}img{max-width:100%}.muted{color:#777}
 .status-interrupted,.status-aborted{color:#b00}
 """
@@ -72,11 +81,15 @@ def task_progress(trials: pd.DataFrame, sessions: pd.DataFrame) -> dict[str, tup
     out: dict[str, tuple[pd.DataFrame, list[str]]] = {}
     fixed = set(TRIAL_COLUMNS)
     for task, t in trials.groupby("task", sort=True):
-        cols = ["repetitions", "tracked_fraction"] + [
-            c for c in t.columns
-            if c not in fixed and not c.endswith(("_first", "_last"))
-            and pd.api.types.is_numeric_dtype(t[c]) and t[c].notna().any()
-        ]
+        def usable(c: str, t=t) -> bool:
+            return c in t and pd.api.types.is_numeric_dtype(t[c]) and bool(t[c].notna().any())
+
+        cols = [c for c in HEADLINE_METRICS.get(str(task), []) if usable(c)]
+        if len(cols) < 2:  # unknown task or metrics: repetitions, then its own first numbers
+            extra = [c for c in t.columns if c not in fixed and not c.endswith(("_first", "_last"))
+                     and not c.startswith(DETAIL_PREFIXES) and usable(c)]
+            cols = list(dict.fromkeys(cols + ["repetitions"] + extra))[: MAX_METRICS - 2]
+        cols += [c for c in ("similarity.score", "tracked_fraction") if usable(c)]
         cols = cols[:MAX_METRICS]
         per = t.groupby("session_id")[cols].mean().reset_index()
         per = per.merge(sessions[["session_id", "session_start"]], on="session_id")
@@ -159,10 +172,12 @@ def _last_session_section(store: Store, sessions: pd.DataFrame) -> str:
 def _sessions_section(sessions: pd.DataFrame) -> str:
     if not len(sessions):
         return ""
-    cols = ["session_date", "session_start", "protocol_name", "session_status", "duration_s",
+    cols = ["session_start", "protocol_name", "session_status", "duration_min",
             "steps_completed", "total_steps", "trials", "repetitions_total"]
     cols += [c for c in sessions.columns if c.endswith(("_first", "_last"))]
-    recent = sessions.iloc[::-1].head(20)[cols]
+    recent = sessions.iloc[::-1].head(20).assign(
+        session_start=lambda d: d["session_start"].str.replace("T", " "),
+        duration_min=lambda d: (d["duration_s"] / 60).round(1))[cols]
     return "<h2>Recent sessions</h2>" + _table(recent, f"Latest {len(recent)} of {len(sessions)}")
 
 
@@ -187,9 +202,13 @@ def _img(uri: str, alt: str) -> str:
     return f'<p><img alt="{html.escape(alt)}" src="{uri}"></p>'
 
 
+def _number(v: float) -> str:
+    return f"{v:.0f}" if abs(v) >= 1000 else f"{v:.3g}"
+
+
 def _table(df: pd.DataFrame, caption: str) -> str:
-    body = df.to_html(index=False, na_rep="", float_format=lambda v: f"{v:.3g}", border=0)
-    return f"<p class=muted>{caption}</p>{body}"
+    body = df.to_html(index=False, na_rep="", float_format=_number, border=0)
+    return f"<p class=muted>{caption}</p><div class=scroll>{body}</div>"
 
 
 def write_review(store: Store, patient_id: str, out: str | os.PathLike) -> Path:

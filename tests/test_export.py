@@ -1,0 +1,120 @@
+"""Export: tidy per-trial and per-session tables, ratings, metrics, empty patients, CSV mode."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import pandas as pd
+import pytest
+
+from rehab.engine.writer import Event
+from rehab.report.export import (
+    SUMMARY_COLUMNS,
+    TRIAL_COLUMNS,
+    export_both,
+    export_sessions,
+    export_trials,
+    flatten,
+    write_csv,
+)
+from rehab.store import Store
+from rehab.store.fake import FAKE_SHA, bulk_populate, fake_info, hand_frames
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store(tmp_path / "data")
+    s.add_patient("P001", "left")
+    s.add_patient("P002", "right")
+    yield s
+    s.close()
+
+
+def _session(store, patient="P001", pains=(3, 5), tasks=("open_close", "finger_tap"), end="completed"):
+    w = store.writer()
+    sid = w.begin(fake_info(patient))
+    w.rating(0, "pain", pains[0], 0.0)
+    w.rating(0, "fatigue", 1, 0.1)
+    w.step(0, "rate", "completed", 0.0, 1.0)
+    for i, task in enumerate(tasks, start=1):
+        score = {"task": task, "hand": "left", "frames": 10, "tracked_fraction": 0.9,
+                 "repetitions": 3 + i, "rate_hz": 1.5 * i, "similarity": {"score": 70 + i},
+                 "fingers": ["index", "middle"]}
+        w.trial(i, task, "left", score, hand_frames(10, "left"))
+        w.step(i, "execute", "completed", float(i), i + 0.5)
+    w.rating(3, "pain", pains[1], 9.0)
+    w.event(Event(t=9.5, kind="session_ended"))
+    if end:
+        w.end(end)
+    return sid
+
+
+def test_flatten_nested_and_lists():
+    assert flatten({"a": 1, "b": {"c": 2, "d": {"e": None}}, "f": [1, 2]}) == {
+        "a": 1, "b.c": 2, "b.d.e": None, "f": "[1, 2]"}
+
+
+def test_trials_one_row_per_trial_with_metrics_and_ratings(store):
+    sid = _session(store)
+    _session(store, "P002", pains=(0, 0), tasks=("opposition",))
+    df = export_trials(store, "P001")
+    assert len(df) == 2
+    assert list(df.columns[: len(TRIAL_COLUMNS)]) == TRIAL_COLUMNS
+    row = df.iloc[1]
+    assert row["patient_id"] == "P001" and row["session_id"] == sid
+    assert row["protocol_sha256"] == FAKE_SHA and row["protocol_name"] == "fake home session"
+    assert row["step_index"] == 2 and row["step_kind"] == "execute" and row["task"] == "finger_tap"
+    assert row["repetitions"] == 5 and row["trial_no"] == 2
+    assert row["rate_hz"] == pytest.approx(3.0) and row["similarity.score"] == 72
+    assert row["fingers"] == '["index", "middle"]'
+    assert (row["pain_first"], row["pain_last"]) == (3, 5)
+    assert (row["fatigue_first"], row["fatigue_last"]) == (1, 1)
+    assert row["session_date"] == row["session_start"][:10]
+    both = export_trials(store, None)
+    assert set(both["patient_id"]) == {"P001", "P002"} and len(both) == 3
+
+
+def test_summary_one_row_per_session(store):
+    _session(store)
+    _session(store, pains=(4, 4), end=None)  # still running
+    df = export_sessions(store, "P001")
+    assert len(df) == 2
+    assert list(df.columns[: len(SUMMARY_COLUMNS)]) == SUMMARY_COLUMNS
+    first, second = df.iloc[0], df.iloc[1]
+    assert first["session_status"] == "completed" and first["duration_s"] >= 0
+    assert second["session_status"] == "running" and pd.isna(second["duration_s"])
+    assert first["trials"] == 2 and first["repetitions_total"] == 9 and first["steps_completed"] == 3
+    assert first["open_close.rate_hz"] == pytest.approx(1.5)
+    assert first["finger_tap.similarity.score"] == 72
+    assert second["pain_first"] == 4
+    trials, sessions = export_both(store, "P001")
+    pd.testing.assert_frame_equal(sessions, df)
+
+
+def test_no_sessions_gives_header_only(store, tmp_path):
+    df = export_trials(store, "P002")
+    assert df.empty and list(df.columns) == TRIAL_COLUMNS
+    out = tmp_path / "empty.csv"
+    write_csv(df, out)
+    assert out.read_text().strip() == ",".join(TRIAL_COLUMNS)
+    assert export_sessions(store, "P002").empty
+
+
+def test_csv_is_owner_only_even_when_it_existed(store, tmp_path):
+    _session(store)
+    out = tmp_path / "p.csv"
+    out.write_text("old")
+    os.chmod(out, 0o644)
+    write_csv(export_trials(store, "P001"), out)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    back = pd.read_csv(out)
+    assert len(back) == 2 and back["pain_last"].tolist() == [5, 5]
+
+
+def test_bulk_store_exports_every_trial(store):
+    bulk_populate(store.engine, "P003", n_sessions=20, trials_per_session=6)
+    df = export_trials(store, "P003")
+    assert len(df) == 120 and df["session_id"].nunique() == 20
+    assert df.groupby("session_id")["trial_no"].apply(list).map(lambda x: x == [1, 2, 3, 4, 5, 6]).all()
+    assert df["session_start"].is_monotonic_increasing

@@ -1,0 +1,128 @@
+"""Review report and the headless engine -> store -> export/review round trip."""
+
+from __future__ import annotations
+
+import base64
+import re
+import stat
+from datetime import date
+
+import pytest
+
+from rehab import synth
+from rehab.devices.base import SilentAudio
+from rehab.engine import Devices, PatientInfo, Session, SessionOptions
+from rehab.protocol.models import Protocol
+from rehab.report.export import export_sessions, export_trials
+from rehab.report.review import build_review, weekly_adherence, write_review
+from rehab.store import Store
+from rehab.store.db import Assignment
+from rehab.store.fake import bulk_populate
+from rehab.testing import (
+    FakeCamera,
+    FakeClip,
+    FakeClipSource,
+    FakeClock,
+    RecordingDisplay,
+    ReplayTracker,
+    ScriptedInput,
+)
+
+PROTOCOL = {
+    "name": "round trip",
+    "description": "store round trip",
+    "steps": [
+        {"kind": "rate", "ratings": [{"scale": "pain", "default": 2}, {"scale": "fatigue", "default": 3}]},
+        {"kind": "execute", "task": "open_close", "target_reps": 20, "duration_s": 60},
+        {"kind": "rest", "duration_s": 5},
+        {"kind": "rate", "ratings": [{"scale": "pain", "default": 4}, {"scale": "fatigue", "default": 5}]},
+    ],
+}
+
+
+def _run_engine_session(store: Store) -> str:
+    frames = synth.open_close(cycles=4, freq_hz=1.0, fps=30.0, hand="left")
+    clock = FakeClock(limit_s=3600)
+    display = RecordingDisplay(clock, ScriptedInput())
+    source = FakeClipSource({"clip.mp4": FakeClip(90, 30.0)})
+    devices = Devices(clock=clock, display=display, audio=SilentAudio(), writer=store.writer(),
+                      camera=FakeCamera(count=len(frames)), tracker=ReplayTracker(frames),
+                      clips=source, clip_info=source.info, history=None)
+    session = Session(Protocol.model_validate(PROTOCOL), devices, PatientInfo("P001", "left"),
+                      SessionOptions(autopilot=True, fast=True))
+    result = session.run()
+    assert result.status == "completed"
+    return result.session_id
+
+
+def test_headless_engine_session_round_trip(tmp_path):
+    store = Store(tmp_path / "data")
+    store.add_patient("P001", "left")
+    sid = _run_engine_session(store)
+    (row,) = store.sessions("P001")
+    assert row.id == sid and row.status == "completed" and row.total_steps == 4
+    trials = export_trials(store, "P001")
+    assert len(trials) == 1
+    t = trials.iloc[0]
+    assert t["task"] == "open_close" and t["hand"] == "left" and t["step_kind"] == "execute"
+    assert t["repetitions"] == 4 and t["frames"] == 4 * 30 + 60
+    assert (t["pain_first"], t["pain_last"], t["fatigue_first"], t["fatigue_last"]) == (2, 4, 3, 5)
+    summary = export_sessions(store, "P001")
+    assert summary.iloc[0]["steps_completed"] == 4
+    _, frames = store.trial_frames(sid, 1)
+    assert len(frames) == t["frames"]
+    html = build_review(store, "P001")
+    assert sid in html and "open_close" in html
+    store.close()
+
+
+def _images(html: str) -> list[bytes]:
+    return [base64.b64decode(m) for m in re.findall(r'src="data:image/png;base64,([^"]+)"', html)]
+
+
+def test_review_is_self_contained_with_plots(tmp_path):
+    store = Store(tmp_path / "data")
+    bulk_populate(store.engine, "P001", n_sessions=30, trials_per_session=5)
+    proto = tmp_path / "p.yaml"
+    proto.write_text("name: fake home session\ndescription: d\nsteps: []\n")
+    store.assign("P001", proto, per_week=3, from_date=date(2025, 1, 6))
+    html = build_review(store, "P001", today=date(2025, 3, 3))
+    for section in ("Adherence", "Progress by task", "Pain and fatigue", "Last session", "Trials"):
+        assert f">{section}<" in html
+    assert not re.search(r'(src|href)="(http|file|/)', html), "external asset referenced"
+    pngs = _images(html)
+    # adherence + 5 tasks + ratings + timeline
+    assert len(pngs) == 8 and all(p.startswith(b"\x89PNG") for p in pngs)
+    out = write_review(store, "P001", tmp_path / "r.html")
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+
+
+def test_review_of_patient_without_sessions(tmp_path):
+    store = Store(tmp_path / "data")
+    store.add_patient("P009", "right")
+    html = build_review(store, "P009")
+    assert "No sessions recorded yet" in html and "No scored trials yet" in html
+    assert _images(html) == []
+
+
+def test_weekly_adherence_counts_and_assignment_changes():
+    import pandas as pd
+
+    sessions = pd.DataFrame({
+        "session_start": ["2025-01-06T10:00:00", "2025-01-08T10:00:00", "2025-01-15T10:00:00"],
+        "session_status": ["completed", "interrupted", "completed"],
+    })
+    history = [Assignment("P", "a", "x", "p", 3, date(2025, 1, 6)),
+               Assignment("P", "a", "x", "p", 5, date(2025, 1, 13))]
+    weeks = weekly_adherence(sessions, history, today=date(2025, 1, 22))
+    assert weeks["week"].tolist() == [date(2025, 1, 6), date(2025, 1, 13), date(2025, 1, 20)]
+    assert weeks["started"].tolist() == [2, 1, 0]
+    assert weeks["completed"].tolist() == [1, 1, 0]
+    assert weeks["assigned"].tolist() == [3, 5, 5]
+
+
+def test_review_unknown_patient(tmp_path):
+    from rehab.errors import StoreError
+
+    with pytest.raises(StoreError, match="no patient"):
+        build_review(Store(tmp_path / "d"), "nobody")
