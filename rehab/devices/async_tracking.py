@@ -168,7 +168,7 @@ def _decode(frames: Iterable[Frame], out: queue.Queue, stop: threading.Event) ->
 
 
 def track_pipelined(
-    frames: Iterable[Frame], tracker: HandTracker, queue_size: int = 8
+    frames: Iterable[Frame], tracker: HandTracker, queue_size: int = 2
 ) -> Iterator[TrackedFrame]:
     """Track every frame of ``frames`` in order, decoding on a second thread.
 
