@@ -54,8 +54,10 @@ def test_fast_mode_reads_every_frame_in_order_then_ends(tiny_video):
     assert [_level(f.image) for f in frames] == list(range(N_FRAMES))
 
 
-def test_camera_ended_is_a_camera_error():
-    assert issubclass(CameraEnded, CameraError)
+def test_camera_ended_is_the_shared_camera_error():
+    import rehab.errors
+
+    assert CameraEnded is rehab.errors.CameraEnded and issubclass(CameraEnded, CameraError)
 
 
 def test_iter_frames_stops_at_the_end(tiny_video):

@@ -24,13 +24,18 @@ from pathlib import Path
 import cv2
 
 from rehab.devices.base import Frame
-from rehab.errors import CameraError
+from rehab.errors import CameraEnded, CameraError
+
+__all__ = [
+    "CameraEnded",  # re-exported: the one end-of-file class lives in rehab.errors
+    "FileCamera",
+    "OpenCVCamera",
+    "iter_frames",
+    "open_camera",
+    "probe_cameras",
+]
 
 DEFAULT_FPS = 30.0  # when a file or driver does not report a usable frame rate
-
-
-class CameraEnded(CameraError):
-    """A file camera reached the end of its video (not a failure; fast mode only)."""
 
 
 def _usable_fps(value: float) -> float:
