@@ -194,3 +194,43 @@ def test_camera_module_does_not_import_mediapipe():
     code = "import sys, rehab.devices.camera; print('mediapipe' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+class _StallingCapture(_FakeCapture):
+    """Gives ``good`` frames, then blocks in read() as some drivers do on unplugging."""
+
+    def __init__(self, good: int) -> None:
+        super().__init__(good)
+        self.unblock = threading.Event()
+
+    def read(self):
+        self.reads += 1
+        if self.reads <= self.good:
+            time.sleep(0.001)
+            return True, np.zeros((24, 32, 3), np.uint8)
+        self.unblock.wait(5.0)
+        return False, None
+
+
+def test_live_camera_that_stalls_is_reported_dead():
+    fake = _StallingCapture(good=3)
+    cam = OpenCVCamera(1, stall_s=0.2, capture_factory=lambda index: fake)
+    cam.open()
+    deadline = time.monotonic() + 5.0
+    with pytest.raises(CameraError, match="camera 1 stopped sending frames"):
+        while time.monotonic() < deadline:
+            cam.read()
+            time.sleep(0.01)
+    fake.unblock.set()
+    cam.close()
+
+
+def test_live_camera_that_never_sends_a_frame_is_reported_dead():
+    fake = _StallingCapture(good=0)
+    cam = OpenCVCamera(2, first_frame_s=0.2, capture_factory=lambda index: fake)
+    cam.open()
+    time.sleep(0.3)
+    with pytest.raises(CameraError, match="sent no frame"):
+        cam.read()
+    fake.unblock.set()
+    cam.close()

@@ -74,6 +74,9 @@ class OpenCVCamera:
         index: OpenCV device index (0 is usually the built-in webcam).
         width, height: requested size; the driver may pick another (see ``size``).
         max_failed_reads: consecutive failed grabs after which the camera counts as dead.
+        stall_s: no new frame for this long (after the first) also counts as dead: some
+            drivers block in ``read`` forever when a USB camera is unplugged.
+        first_frame_s: how long the first frame may take (webcams need a moment to start).
         capture_factory: builds the ``cv2.VideoCapture``-like object (tests inject a fake).
     """
 
@@ -83,12 +86,17 @@ class OpenCVCamera:
         width: int = 1280,
         height: int = 720,
         max_failed_reads: int = 30,
+        stall_s: float = 3.0,
+        first_frame_s: float = 10.0,
         capture_factory: Callable[[int], object] = cv2.VideoCapture,
     ) -> None:
         self.index = index
         self.name = f"camera {index}"
         self._want = (width, height)
         self.max_failed_reads = max_failed_reads
+        self.stall_s = stall_s
+        self.first_frame_s = first_frame_s
+        self._opened_at = 0.0
         self._factory = capture_factory
         self._cap = None
         self._fps = DEFAULT_FPS
@@ -110,12 +118,16 @@ class OpenCVCamera:
                 hint="check it is plugged in and not used by another program, or pick another "
                 "index (rehab doctor lists cameras)",
             )
+        # MJPG lets most USB webcams deliver 720p at 30 fps (raw YUYV often manages ~10 fps);
+        # a driver that does not support it ignores the request.
+        cap.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*"MJPG"))
         cap.set(cv2.CAP_PROP_FRAME_WIDTH, self._want[0])
         cap.set(cv2.CAP_PROP_FRAME_HEIGHT, self._want[1])
         self._fps = _usable_fps(cap.get(cv2.CAP_PROP_FPS))
         w, h = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
         self._size = (w, h) if w > 0 and h > 0 else self._want
         self._cap = cap
+        self._opened_at = time.monotonic()
         self._stop.clear()
         self._thread = threading.Thread(target=self._capture, name=self.name, daemon=True)
         self._thread.start()
@@ -139,13 +151,23 @@ class OpenCVCamera:
             with self._lock:
                 self._latest = frame
 
+    def _check_stalled(self) -> None:
+        now = time.monotonic()
+        if self._latest is None:
+            if now - self._opened_at > self.first_frame_s:
+                self._dead = f"{self.name} opened but sent no frame in {self.first_frame_s:.0f} s"
+        elif now - self._latest.captured_at > self.stall_s:
+            self._dead = f"{self.name} stopped sending frames (none for {self.stall_s:.0f} s)"
+
     def read(self) -> Frame | None:
         """The newest frame since the last call, None if none arrived yet.
 
         Raises:
-            CameraError: the camera is not open or has died.
+            CameraError: the camera is not open or has died (failed reads or stalled).
         """
         with self._lock:
+            if self._cap is not None and not self._dead:
+                self._check_stalled()
             if self._dead:
                 raise CameraError(
                     self._dead,
