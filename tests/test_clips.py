@@ -421,3 +421,14 @@ def test_record_command_from_a_webcam_headless(tmp_path, monkeypatch):
     info = ClipLibrary(tmp_path).get("live")
     assert info.frames == 15 and info.hand == "right" and "camera 0" in info.source
     assert camera.closed == 1
+
+
+def test_first_person_view_shows_the_back_of_the_hand(tmp_path):
+    third = demo_frames("finger_tap")[0].hands[0].image
+    first = demo_frames("finger_tap", view="first_person")[0].hands[0].image
+    # Seen from its owner's eyes, a right hand's index knuckle is left of the little finger's.
+    assert third[5, 0] > third[17, 0] and first[5, 0] < first[17, 0]
+    info = render_demo("finger_tap", ClipLibrary(tmp_path), name="tap_1p", view="first_person")
+    assert info.view == "first_person" and ClipLibrary(tmp_path).check() == []
+    with pytest.raises(ClipError, match="only be rendered third-person"):
+        demo_frames("reach_grasp", view="first_person")

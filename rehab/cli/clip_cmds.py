@@ -177,10 +177,12 @@ def _report(result) -> None:
 @click.option("--library", type=click.Path(file_okay=False, path_type=Path), help=LIBRARY_HELP)
 @click.option("--hand", type=click.Choice(["left", "right"]), default="right", show_default=True,
               help="Hand to show.")
+@click.option("--view", type=click.Choice(["third_person", "first_person"]), default="third_person",
+              show_default=True, help="first_person: the hand as its owner sees it (from behind).")
 @click.option("--name", help="Clip name (default: the task name).")
 @click.option("--force", is_flag=True, help="Replace a recorded (not rendered) clip of that name.")
 @friendly_errors
-def render_demo_cmd(task: str, library: Path | None, hand: str, name: str | None,
+def render_demo_cmd(task: str, library: Path | None, hand: str, view: str, name: str | None,
                     force: bool) -> None:
     """Render the demonstration clip TASK (or 'all') from the synthetic hand model.
 
@@ -192,6 +194,7 @@ def render_demo_cmd(task: str, library: Path | None, hand: str, name: str | None
       rehab render-demo open_close
       rehab render-demo all --library videos
       rehab render-demo open_close --hand left --name open_close_left
+      rehab render-demo finger_tap --view first_person --name finger_tap_1p
     """
     from rehab.clips.library import ClipLibrary
     from rehab.clips.render import DEMOS, render_demo
@@ -201,7 +204,7 @@ def render_demo_cmd(task: str, library: Path | None, hand: str, name: str | None
         raise ClipError("--name cannot be used with 'all'", hint="render one task at a time")
     lib = ClipLibrary(_library_dir(library, for_reading=False))
     for t in (list(DEMOS) if task == "all" else [task]):
-        info = render_demo(t, lib, name=name, hand=hand, force=force)
+        info = render_demo(t, lib, name=name, hand=hand, view=view, force=force)
         size_kb = info.path.stat().st_size / 1024
         click.echo(f"wrote {info.path} ({info.frames} frames, {info.duration_s:.1f} s, "
                    f"{size_kb:.0f} KB) + {info.sidecar_path.name} + {info.reference_path.name}")

@@ -42,7 +42,7 @@ class DemoSpec:
     task: str
     states: Callable[[float], list[synth.HandState]]  # fps -> ground-truth states
     description: str
-    view: str = "third_person"
+    first_person: bool = True  # can be shown from the actor's own eyes
 
 
 def _wrist_flex_states(fps: float) -> list[synth.HandState]:
@@ -64,7 +64,8 @@ DEMOS: dict[str, DemoSpec] = {
         "Touch the thumb to each fingertip in turn, index to little finger."),
     "reach_grasp": DemoSpec(
         "reach_grasp", lambda fps: synth.reach_motion(movement_s=2.0, rest_s=1.0, fps=fps),
-        "Reach forward, opening the hand, and close it around an imagined object."),
+        "Reach forward, opening the hand, and close it around an imagined object.",
+        first_person=False),  # the synthetic reach comes toward the camera
     "wrist_flex": DemoSpec(
         "wrist_flex", _wrist_flex_states,
         "Bend the wrist forward and back with the hand open; two slow cycles."),
@@ -72,11 +73,25 @@ DEMOS: dict[str, DemoSpec] = {
 
 
 def demo_frames(task: str, fps: float = DEFAULT_FPS, size: tuple[int, int] = DEFAULT_SIZE,
-                hand: str = "right") -> list[TrackedFrame]:
-    """Ground-truth tracker frames of demo ``task`` for a camera of ``size``."""
+                hand: str = "right", view: str = "third_person") -> list[TrackedFrame]:
+    """Ground-truth tracker frames of demo ``task`` for a camera of ``size``.
+
+    ``third_person``: the camera faces the actor (palm toward it). ``first_person``: the camera
+    is the actor's eyes, so the hand is seen from behind (turned 180 degrees about the vertical).
+    """
     spec = _spec(task)
+    states = spec.states(fps)
+    if view == "first_person":
+        if not spec.first_person:
+            raise ClipError(f"{task} can only be rendered third-person",
+                            hint="use --view third_person, or record a real first-person clip")
+        states = [dataclasses.replace(s, orientation_deg=(s.orientation_deg[0],
+                                                          s.orientation_deg[1] + 180.0,
+                                                          s.orientation_deg[2])) for s in states]
+    elif view != "third_person":
+        raise ClipError(f"unknown view {view!r}", hint="use third_person or first_person")
     camera = synth.PinholeCamera(width=size[0], height=size[1], focal_px=FOCAL_PX * size[0] / 640)
-    return synth.to_frames(spec.states(fps), hand, synth.FrameOptions(camera=camera))
+    return synth.to_frames(states, hand, synth.FrameOptions(camera=camera))
 
 
 def _spec(name: str) -> DemoSpec:
@@ -120,8 +135,9 @@ def _digest(path: Path) -> str:
 
 
 def render_demo(task: str, library: ClipLibrary, *, name: str | None = None, hand: str = "right",
-                fps: float = DEFAULT_FPS, size: tuple[int, int] = DEFAULT_SIZE,
-                force: bool = False, today: dt.date | None = None) -> ClipInfo:
+                view: str = "third_person", fps: float = DEFAULT_FPS,
+                size: tuple[int, int] = DEFAULT_SIZE, force: bool = False,
+                today: dt.date | None = None) -> ClipInfo:
     """Render demo ``task`` into ``library`` as NAME.mp4 + NAME.yaml + NAME.landmarks.npz.
 
     NAME defaults to the task. Replaces an earlier rendered clip; a recorded clip of the same
@@ -131,7 +147,7 @@ def render_demo(task: str, library: ClipLibrary, *, name: str | None = None, han
     name = name or task
     clip_path, sidecar_path, ref_path = library.paths(name)
     old_date = _guard_overwrite(sidecar_path, force)
-    frames = demo_frames(task, fps, size, hand)
+    frames = demo_frames(task, fps, size, hand, view)
     library.dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=library.dir, prefix=".render-") as tmp:
         tmp_clip = Path(tmp) / clip_path.name
@@ -142,7 +158,7 @@ def render_demo(task: str, library: ClipLibrary, *, name: str | None = None, han
 
     _save_reference(Reference.from_frames(frames, hand, fps=fps), ref_path)
     sidecar = ClipSidecar(
-        task=spec.task, hand=hand, view=spec.view, fps=fps, frames=n,
+        task=spec.task, hand=hand, view=view, fps=fps, frames=n,
         duration_s=round(n / fps, 3), width=size[0], height=size[1], source=RENDER_SOURCE,
         date=old_date if (same and old_date) else (today or dt.date.today()), rendered=True,
         reference=ref_path.name, reference_note=GROUND_TRUTH_NOTE, description=spec.description)
