@@ -124,3 +124,22 @@ def test_validate_a_folder_checks_every_yaml_in_it(files):
     result = CliRunner().invoke(main, ["validate", str(folder)])
     assert result.exit_code == 1
     assert "good.yaml: valid" in result.output and "bad.yaml: INVALID" in result.output
+
+
+def test_summary_counts_clip_time_from_its_length(tmp_path):
+    from rehab.protocol import Protocol
+    from rehab.protocol.summary import summarize
+
+    proto = Protocol.model_validate(
+        {
+            "name": "t",
+            "description": "d",
+            "steps": [
+                {"kind": "observe", "clip": "a.mp4", "repeat": 2, "speed": 0.5},
+                {"kind": "execute", "task": "free", "target_reps": 3},
+                {"kind": "rest", "duration_s": 20},
+            ],
+        }
+    )
+    assert summarize(proto, lambda name: 10.0).endswith("about 1.0 min planned + 1 untimed")
+    assert summarize(proto).endswith("about 0.3 min planned + 2 untimed")
