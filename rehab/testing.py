@@ -179,11 +179,20 @@ def index_image(index: int, size: tuple[int, int] = (64, 48)) -> np.ndarray:
     """A BGR image whose pixels encode ``index`` (blue = index % 256, green = index // 256)
     with a left-to-right ramp in red, so a left-right flip is visible."""
     width, height = size
-    img = np.zeros((height, width, 3), np.uint8)
+    img = np.empty((height, width, 3), np.uint8)
     img[..., 0] = index % 256
     img[..., 1] = (index // 256) % 256
-    img[..., 2] = np.linspace(0, 255, width, dtype=np.uint8)[None, :]
+    img[..., 2] = _ramp(width)
     return img
+
+
+_RAMPS: dict[int, np.ndarray] = {}
+
+
+def _ramp(width: int) -> np.ndarray:
+    if width not in _RAMPS:
+        _RAMPS[width] = np.linspace(0, 255, width).astype(np.uint8)
+    return _RAMPS[width]
 
 
 def image_index(img: np.ndarray) -> int:
@@ -303,17 +312,18 @@ class FakeTracker:
         self.visible = visible or (lambda _i: True)
         self.calls = 0
         self.closed = False
+        self._points: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        for side in self.hands:  # computed once: a long simulated session tracks many frames
+            image = synthetic_landmarks(cx=0.35 if side == "right" else 0.65)
+            self._points[side] = (image, (image - image[0]) * np.float32(0.1))
 
     def track(self, frame: Frame) -> TrackedFrame:
         self.calls += 1
         if not self.visible(frame.index):
             return TrackedFrame(frame.captured_at, frame.index, ())
-        obs = []
-        for side in self.hands:
-            image = synthetic_landmarks(cx=0.35 if side == "right" else 0.65)
-            world = (image - image[0]) * np.float32(0.1)
-            obs.append(HandObservation(frame.captured_at, side, 0.95, image, world, frame.index))
-        return TrackedFrame(frame.captured_at, frame.index, tuple(obs))
+        obs = tuple(HandObservation(frame.captured_at, side, 0.95, image, world, frame.index)
+                    for side, (image, world) in self._points.items())
+        return TrackedFrame(frame.captured_at, frame.index, obs)
 
     def close(self) -> None:
         self.closed = True

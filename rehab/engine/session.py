@@ -109,7 +109,7 @@ class Session:
             try:
                 self._clips[name] = self.devices.clips.open(name)  # type: ignore[union-attr]
             except (ClipError, OSError) as exc:
-                problems.append(f"clip {name}: {exc}")
+                problems.append(str(exc) if name in str(exc) else f"clip {name}: {exc}")
                 continue
             meta = self._meta(name)
             self._clip_hands[name] = getattr(meta, "hand", None) if meta else None

@@ -1,0 +1,39 @@
+"""Every shipped protocol runs through the engine on fakes (autopilot, simulated time)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from conftest import ROOT
+from engine_helpers import rig
+
+from rehab.protocol import load_protocol
+from rehab.testing import FakeCamera, FakeClip
+
+PROTOCOLS = sorted((ROOT / "protocols").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", PROTOCOLS, ids=[p.stem for p in PROTOCOLS])
+def test_shipped_protocol_runs_to_the_end(path):
+    loaded = load_protocol(path)
+    steps = loaded.protocol.flatten()
+    clip_names = {getattr(p.step, "clip", None) for p in steps} - {None}
+    clips = {name: FakeClip(60, 30.0) for name in clip_names}
+    # a 10 s file camera: camera steps end with it (as with --fast --camera FILE)
+    r = rig(loaded, clips=clips, camera=FakeCamera(count=300))
+    wall = time.perf_counter()
+    result = r.session.run()
+    wall = time.perf_counter() - wall
+    assert result.status == "completed", result.stop_reason
+    assert [s["status"] for s in r.writer.steps] == ["completed"] * len(steps)
+    camera_steps = [p for p in steps if p.kind in ("execute", "mirror")]
+    assert len(r.writer.trials) == len(camera_steps)
+    # the stored session carries the protocol file itself
+    assert r.writer.info.protocol_yaml == loaded.text
+    assert r.writer.info.protocol_sha256 == loaded.sha256
+    assert r.writer.info.protocol_path == str(loaded.path)
+    assert wall < 5.0
+    # simulated time covers at least every rest and imagery period
+    planned = sum(p.step.duration_s for p in steps if p.kind in ("rest", "imagine"))
+    assert r.clock.now() >= planned
