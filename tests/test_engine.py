@@ -231,3 +231,45 @@ def test_camera_is_closed_after_the_session():
     r = rig(protocol({"kind": "mirror", "duration_s": 1, "movement": "wave"}))
     r.session.run()
     assert r.camera.closed >= 1 and not r.camera.is_open
+
+
+def test_esc_while_paused_asks_and_yes_aborts():
+    keys = ScriptedInput().at(2.0, CommandKind.PAUSE).at(3.0, CommandKind.QUIT)
+    keys.when(is_scene("Overlay", title="End the session now?"), CommandKind.YES)
+    r = rig(protocol({"kind": "rest", "duration_s": 30}), keys=keys)
+    assert r.session.run().status == "aborted"
+    kinds = r.writer.kinds()
+    assert kinds.index("paused") < kinds.index("resumed") < kinds.index("quit_requested")
+
+
+def test_skip_while_paused_skips_the_step():
+    keys = ScriptedInput().at(2.0, CommandKind.PAUSE).at(3.0, CommandKind.SKIP)
+    r = rig(protocol({"kind": "rest", "duration_s": 30}, {"kind": "rest", "duration_s": 1}),
+            keys=keys)
+    r.session.run()
+    assert [s["status"] for s in r.writer.steps] == ["skipped", "completed"]
+
+
+def test_pause_during_a_fast_camera_step_loses_no_frames():
+    keys = ScriptedInput().at(4.0, CommandKind.PAUSE).at(9.0, CommandKind.PAUSE)
+    r = rig(protocol({"kind": "execute", "task": "open_close", "duration_s": 2}), keys=keys)
+    r.session.run()
+    frames = [f.frame_index for f in r.writer.trials[0]["frames"]]
+    assert frames == list(range(60))
+    assert step_duration(r.writer, 0) == pytest.approx(3.0 + 2.0 + 5.0, abs=0.06)
+
+
+def test_every_key_is_logged():
+    keys = ScriptedInput().at(1.0, CommandKind.LEFT).at(2.0, CommandKind.PAUSE).at(
+        2.5, CommandKind.PAUSE)
+    r = rig(protocol({"kind": "rest", "duration_s": 3}), keys=keys)
+    r.session.run()
+    pressed = [e.data["command"] for e in r.writer.of("key_pressed")]
+    assert pressed == ["left", "pause", "pause"]
+
+
+def test_resumed_session_is_stored_as_such():
+    r = rig(protocol({"kind": "rest", "duration_s": 1}, {"kind": "rest", "duration_s": 1}),
+            start_step=1, resumed_from="abc123")
+    r.session.run()
+    assert r.writer.info.resumed_from == "abc123" and r.writer.info.start_step == 1
