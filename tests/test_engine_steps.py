@@ -428,3 +428,39 @@ def test_an_unanswered_screen_hits_the_simulated_time_limit():
     r.clock.limit_s = 60
     with pytest.raises(SimulatedTimeout):
         r.session.run()
+
+
+class _Sink:
+    def __init__(self, step_index, fps, size):
+        self.args = (step_index, fps, size)
+        self.images = []
+        self.closed = False
+        self.path = f"trial_{step_index}.mp4"
+
+    def write(self, image):
+        self.images.append(image)
+
+    def close(self):
+        self.closed = True
+
+
+@pytest.mark.parametrize("consent", [True, False])
+def test_record_video_only_with_consent(consent):
+    sinks = []
+
+    def recorder(step_index, fps, size):
+        sinks.append(_Sink(step_index, fps, size))
+        return sinks[-1]
+
+    r = rig(protocol({"kind": "instruction", "text": "hi"},
+                     {"kind": "execute", "task": "open_close", "duration_s": 1,
+                      "record_video": True}))
+    r.session.devices.recorder = recorder
+    r.session.patient = r.session.ctx.patient = type(r.session.patient)("P001", "left", consent)
+    r.session.run()
+    if consent:
+        assert len(sinks) == 1 and sinks[0].closed and len(sinks[0].images) == 30
+        assert sinks[0].args == (1, 30.0, (64, 48))
+        assert r.writer.of("video_recorded")[0].data["path"] == "trial_1.mp4"
+    else:
+        assert sinks == [] and "video_not_recorded" in r.writer.kinds()

@@ -30,8 +30,11 @@ class State(enum.Enum):
 
 @dataclass(frozen=True)
 class PatientInfo:
+    """Who the session is for. ``consent_video``: camera video may be stored (record_video)."""
+
     id: str
     affected_side: str  # "left" | "right"
+    consent_video: bool = False
 
 
 @dataclass
@@ -113,6 +116,14 @@ class TrialScore(Protocol):
     def headline(self) -> list[tuple[str, str]]: ...
 
 
+class VideoSink(Protocol):
+    """Where a trial's camera video goes (``record_video`` steps, with consent)."""
+
+    def write(self, image: np.ndarray) -> None: ...
+
+    def close(self) -> None: ...
+
+
 class Scoring(Protocol):
     """The scoring seam: the real one wraps ``rehab.scoring``; tests may pass a fake."""
 
@@ -131,7 +142,8 @@ class Devices:
 
     ``clip_info(name)`` gives a clip's sidecar (hand, reference_path); ``history(task, hand)``
     gives the previous session's score dict for knowledge of results. ``scoring`` defaults to
-    ``rehab.scoring`` (imported when first needed).
+    ``rehab.scoring`` (imported when first needed). ``recorder(step_index, fps, size)`` opens
+    a VideoSink for an execute step with ``record_video: true`` when the patient consented.
     """
 
     clock: Clock
@@ -144,6 +156,7 @@ class Devices:
     clip_info: Callable[[str], ClipMeta | None] | None = None
     history: Callable[[str, str], dict | None] | None = None
     scoring: Scoring | None = None
+    recorder: Callable[[int, float, tuple[int, int]], VideoSink] | None = None
 
 
 @dataclass

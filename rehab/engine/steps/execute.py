@@ -38,7 +38,8 @@ def run_execute(ctx: StepContext, step: ExecuteStep, reference: object | None) -
     feedback = defaults.feedback if step.feedback is None else step.feedback
     show_result = defaults.show_result if step.show_result is None else step.show_result
     instruction = step.text or TASK_TEXT.get(step.task, "")
-    _countdown(ctx, f"Your turn: {hand} hand", instruction, defaults.countdown_s)
+    who = "both hands" if choice == "both" else f"{hand} hand"
+    _countdown(ctx, f"Your turn: {who}", instruction, defaults.countdown_s)
     ctx.cue("start")
     ctx.event("trial_started", task=step.task, hand=hand, hand_choice=choice)
     ctx.screenshot_next("camera")
@@ -71,8 +72,11 @@ def _capture(ctx: StepContext, step: ExecuteStep, hand: str, caption: str,
     """
     lane = TrackingLane(ctx.devices.tracker, background=ctx.options.track_in_background)
     live = _Live(ctx.scoring.live(step.task, hand), hand)
+    sink = open_recording(ctx, step)
     try:
         for frame, elapsed in camera_feed(ctx, step.duration_s):
+            if sink is not None:
+                sink.write(frame.image)
             live.feed(lane.add(frame), elapsed)
             landmarks = live.landmarks if feedback else None
             hint = HIDDEN_HINT if elapsed - live.last_seen_s > HIDDEN_HINT_S else None
@@ -90,7 +94,27 @@ def _capture(ctx: StepContext, step: ExecuteStep, hand: str, caption: str,
         live.feed(lane.finish(), None)
     finally:
         lane.close()
+        if sink is not None:
+            sink.close()
+            ctx.event("video_recorded", path=str(getattr(sink, "path", "")))
     return live.frames
+
+
+def open_recording(ctx: StepContext, step: ExecuteStep) -> Any:
+    """A VideoSink when the step asks for video, the patient consented and a recorder exists."""
+    if not step.record_video:
+        return None
+    if not ctx.patient.consent_video:
+        ctx.event("video_not_recorded", reason="the patient has not consented to video")
+        return None
+    recorder = ctx.devices.recorder
+    camera = ctx.devices.camera
+    if recorder is None or camera is None:
+        ctx.event("video_not_recorded", reason="no video recorder was given")
+        return None
+    index = ctx.step.index if ctx.step else -1
+    width, height = camera.size
+    return recorder(index, float(camera.fps), (int(width), int(height)))
 
 
 class _Live:
@@ -123,14 +147,16 @@ def _landmarks(live: Any, tf: TrackedFrame, hand: str) -> np.ndarray | None:
 
 def _result_screen(ctx: StepContext, step: ExecuteStep, hand: str, score: dict[str, Any],
                    headline: list[tuple[str, str]], error: str | None) -> None:
+    title = "Well done"
     if error is not None:
+        title = "Thank you"
         lines: tuple[str, ...] = ("We could not see your hand well enough to score this one.",)
     else:
         lines = tuple(f"{label}: {value}" for label, value in headline)
     comparison: tuple[str, ...] = ()
     if step.compare_previous and ctx.devices.history is not None:
         comparison = compare_lines(ctx.devices.history(step.task, hand), score)
-    scene = ResultScene(title="Well done", lines=lines, comparison=comparison,
+    scene = ResultScene(title=title, lines=lines, comparison=comparison,
                         progress=ctx.progress)
     ctx.screenshot_next("result")
     ctx.hold(lambda _left: scene, until_continue=True)
