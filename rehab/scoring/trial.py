@@ -14,7 +14,7 @@ from rehab.errors import ScoringError
 from rehab.scoring.angles import active_rom, finger_flexion_deg, joint_angles
 from rehab.scoring.filters import lowpass
 from rehab.scoring.motion import hand_speed, movement_bounds, reach_metrics
-from rehab.scoring.opening import aperture, fingertip_distances
+from rehab.scoring.opening import aperture, fingertip_distances, spread
 from rehab.scoring.quality import quality_metrics
 from rehab.scoring.reference import Reference
 from rehab.scoring.reps import count_open_close, touches
@@ -115,6 +115,8 @@ def _task_metrics(task: str, track: HandTrack) -> tuple[dict[str, Any], int, dic
     if task == "open_close":
         flex = finger_flexion_deg(w)
         m = count_open_close(track.t, flex)
+        events = m.pop("events")
+        m.update(_opening_sizes(track), events=events)
         return m, int(m.pop("repetitions")), _swing_smoothness(track, -flex)
     if task == "finger_tap":
         m = tap_metrics(track.t, aperture(w, size))
@@ -126,6 +128,16 @@ def _task_metrics(task: str, track: HandTrack) -> tuple[dict[str, Any], int, dic
         m = reach_metrics(track)
         return m, int(m["movement_time_s"] is not None), _reach_smoothness(track)
     return {}, 0, None
+
+
+def _opening_sizes(track: HandTrack) -> dict[str, Any]:
+    """Widest thumb-index aperture and fingertip spread (99th percentiles, hand sizes)."""
+    out: dict[str, Any] = {}
+    for key, fn in (("max_aperture", aperture), ("max_spread", spread)):
+        v = fn(track.world, track.size_m)
+        v = v[~np.isnan(v)]
+        out[key] = round(float(np.percentile(v, 99)), 3) if len(v) else None
+    return out
 
 
 def _opposition(track: HandTrack) -> dict[str, Any]:
