@@ -105,3 +105,11 @@ def test_headline_lines_are_strings(task, open_close_frames):
     lines = score_trial(open_close_frames, task, "right").headline()
     assert lines and all(isinstance(a, str) and isinstance(b, str) for a, b in lines)
     assert lines[-1][0] == "Hand tracked"
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_headline_keys_exist_in_the_dict(task, open_close_frames):
+    from rehab.scoring.headline import HEADLINE_KEYS
+
+    d = score_trial(open_close_frames, task, "right").to_dict()
+    assert set(HEADLINE_KEYS[task]) <= set(d)

@@ -8,6 +8,16 @@ if TYPE_CHECKING:
     from rehab.scoring.trial import TrialScore
 
 
+# The to_dict() keys each task's result leads with (for reports and exports to pick columns).
+HEADLINE_KEYS: dict[str, list[str]] = {
+    "open_close": ["repetitions", "openings", "opening_range_deg"],
+    "finger_tap": ["taps", "rate_hz", "rhythm_cv", "amplitude_decrement", "interruptions"],
+    "opposition": ["repetitions", "fingers_reached"],
+    "reach_grasp": ["movement_time_s", "peak_speed_hand_sizes_per_s", "time_to_peak_aperture_s"],
+    "free": ["tracked_fraction"],
+}
+
+
 def _fmt(value: Any, fmt: str, unit: str = "") -> str:
     return "-" if value is None else f"{value:{fmt}}{unit}"
 
