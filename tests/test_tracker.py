@@ -265,13 +265,6 @@ def test_tracker_tolerates_repeated_timestamps(model_dir):
         tracker.track(Frame(blank, captured_at=1.0))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="scoring (rehab/scoring/reps.py): the finger-extension signal of this clip rises "
-    "1.03 -> 1.45 (frame 24), dips to 1.22 (frames 32-44) while the hand is still opening, then "
-    "rises to 1.70; the 0.2 hand-size swing threshold counts the dip as a close and reports "
-    "2 openings / 1 cycle",
-)
 def test_open_close_score_of_reach_open_is_one_opening_no_cycle(reach_open_tracked):
     from rehab.scoring import score_trial
 
