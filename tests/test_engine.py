@@ -67,6 +67,10 @@ def test_rest_of_30_s_takes_exactly_30_s_of_simulated_time():
     lefts = [s.seconds_left for s in r.display.scenes("TextScene") if s.title == "Rest"]
     assert lefts[0] == 30.0 and lefts[-1] == 0.0
     assert sorted(set(lefts), reverse=True) == [float(i) for i in range(30, -1, -1)]
+    # each new second is drawn the moment it begins, not up to a tick later
+    for shown in r.display.shown:
+        if getattr(shown.scene, "title", "") == "Rest":
+            assert shown.t == pytest.approx(30.0 - shown.scene.seconds_left, abs=1e-6)
 
 
 def test_pause_freezes_the_countdown():

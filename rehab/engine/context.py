@@ -330,8 +330,10 @@ class StepContext:
                 if on_command is not None and on_command(c):
                     return "done"
             next_t = self.active_now() + TICK_S
-            if left is not None:
-                next_t = min(next_t, start + duration_s)  # type: ignore[operator]
+            if left is not None and duration_s is not None:
+                # wake exactly when the shown whole second changes (and at the end)
+                next_second = start + duration_s - (math.ceil(left - 1e-9) - 1)
+                next_t = min(next_t, next_second, start + duration_s)
             self.sleep_active_until(next_t)
 
     def message(self, title: str, body: str, footer: str = "Press SPACE to continue") -> None:
