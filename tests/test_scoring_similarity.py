@@ -95,3 +95,11 @@ def test_bad_reference_files(tmp_path):
     with pytest.raises(ValueError):
         Reference(np.zeros(2), np.zeros((2, 21, 3)), np.zeros((2, 21, 3)), np.ones(2, bool),
                   "both", 30.0)
+
+
+def test_an_unusable_reference_gives_no_score_not_an_error(reference):
+    frames = synth.open_close(1, 0.5)
+    tiny = Reference.from_frames(frames[:2], "right")
+    sim = _sim(frames, tiny)
+    assert sim["score"] is None and "reference" in sim["error"]
+    assert set(sim) >= {"score", "tempo_ratio", "dtw_cost"}

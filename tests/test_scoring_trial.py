@@ -98,6 +98,9 @@ def test_errors_are_scoring_errors_with_hints(open_close_frames):
         score_trial([TrackedFrame(t=i / 30, frame_index=i) for i in range(30)], "free", "right")
     with pytest.raises(ScoringError):
         score_trial([], "free", "right")
+    same_time = [TrackedFrame(0.0, i, f.hands) for i, f in enumerate(open_close_frames[:20])]
+    with pytest.raises(ScoringError, match="timestamps"):
+        score_trial(same_time, "free", "right")
 
 
 @pytest.mark.parametrize("task", TASKS)

@@ -11,6 +11,7 @@ Dividing by the hand size in metres gives position in hand sizes.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -28,9 +29,10 @@ ONSET_FRACTION = 0.1  # movement starts/ends where speed crosses 10 % of its pea
 
 def hand_position(image: np.ndarray, world: np.ndarray, size_m: float) -> np.ndarray:
     """(M, 3) hand-centre position in hand sizes (camera axes) per frame; NaN where missing."""
-    img_c = image[..., :2] - np.nanmean(image[..., :2], axis=-2, keepdims=True)
-    wc = world[..., :2] - np.nanmean(world[..., :2], axis=-2, keepdims=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN frames (long gaps) stay NaN
+        img_c = image[..., :2] - np.nanmean(image[..., :2], axis=-2, keepdims=True)
+        wc = world[..., :2] - np.nanmean(world[..., :2], axis=-2, keepdims=True)
         kx = np.sum(img_c[..., 0] * wc[..., 0], axis=-1) / np.sum(wc[..., 0] ** 2, axis=-1)
         ky = np.sum(img_c[..., 1] * wc[..., 1], axis=-1) / np.sum(wc[..., 1] ** 2, axis=-1)
         centre = np.nanmean(image[..., :2], axis=-2)

@@ -107,6 +107,13 @@ def _uniform_features(t: np.ndarray, world: np.ndarray, size_m: float) -> tuple[
     return tu[ok], lowpass(f[ok], DTW_FS, FEATURE_CUTOFF_HZ)
 
 
+def no_similarity(reason: str) -> dict[str, Any]:
+    """The similarity dict when nothing could be compared (same keys, None values, ``error``)."""
+    return {"score": None, "tempo_ratio": None, "reference_duration_s": None,
+            "patient_duration_s": None, "dtw_cost": None, "reference_repeats": None,
+            "error": reason}
+
+
 def _thin(f: np.ndarray, max_len: int = MAX_DTW_LEN) -> np.ndarray:
     """Every k-th sample so at most ``max_len`` remain (bounds DTW time on long trials)."""
     return f[:: int(np.ceil(len(f) / max_len))] if len(f) > max_len else f
@@ -130,8 +137,7 @@ def similarity(track: HandTrack, reference: Reference,
     tr, fr = _uniform_features(reference.t, ref_world, hand_size_m(ref_world))
     tp, fp = _uniform_features(track.t, track.world, track.size_m)
     if len(fr) < 3 or len(fp) < 3:
-        return {"score": None, "tempo_ratio": None, "reference_duration_s": None,
-                "patient_duration_s": None, "dtw_cost": None, "reference_repeats": None}
+        return no_similarity("too little movement data to compare")
     r0, r1 = active_span(tr, fr)
     p0, p1 = active_span(tp, fp)
     ref_s, pat_s = float(tr[r1] - tr[r0]), float(tp[p1] - tp[p0])

@@ -84,6 +84,9 @@ def hand_track(frames: Sequence[TrackedFrame], hand: str, fs: float | None = Non
     rate = fs or frame_rate(frames)
     tu, wu = resample(t, world, rate, max_gap_s)
     _, iu = resample(t, image, rate, max_gap_s)
+    if len(tu) < 3:
+        raise ScoringError(f"the {hand} hand's frames span {len(tu)} sample(s) in time; "
+                           "nothing to score", hint="frame timestamps must increase")
     return HandTrack(t=tu, fs=rate, world=lowpass(wu, rate, cutoff_hz),
                      image=lowpass(iu, rate, cutoff_hz), raw_world=wu,
                      size_m=hand_size_m(world), frames=n, tracked=tracked)

@@ -18,7 +18,7 @@ from rehab.scoring.opening import aperture, fingertip_distances, spread
 from rehab.scoring.quality import quality_metrics
 from rehab.scoring.reference import Reference
 from rehab.scoring.reps import count_open_close, touches
-from rehab.scoring.similarity import similarity
+from rehab.scoring.similarity import no_similarity, similarity
 from rehab.scoring.smoothness import ldlj, sparc
 from rehab.scoring.tapping import tap_metrics
 from rehab.scoring.track import HandTrack, hand_track, pick_hand
@@ -95,11 +95,7 @@ def score_trial(frames: Sequence[TrackedFrame], task: str, hand: str,
     side = pick_hand(frames, hand)
     track = hand_track(frames, side)
     metrics, reps, smooth = _task_metrics(task, track)
-    sim = None
-    if reference is not None:
-        ref_reps = _task_metrics(task, hand_track(reference.to_frames(), reference.hand))[1]
-        counts = (reps, ref_reps) if task in RHYTHMIC_TASKS else None
-        sim = similarity(track, reference, counts)
+    sim = _similarity(task, track, reps, reference) if reference is not None else None
     return TrialScore(
         task=task, hand=side, frames=len(frames),
         tracked_fraction=round(track.tracked_fraction, 4), repetitions=reps, metrics=metrics,
@@ -107,6 +103,15 @@ def score_trial(frames: Sequence[TrackedFrame], task: str, hand: str,
                         for k, v in joint_angles(track.world).items()}), smoothness=smooth,
         quality=quality_metrics(track),
         similarity=sim)
+
+
+def _similarity(task: str, track: HandTrack, reps: int, reference: Reference) -> dict[str, Any]:
+    """Similarity to ``reference``; an unusable reference gives {"score": None, "error": ...}."""
+    try:
+        ref_reps = _task_metrics(task, hand_track(reference.to_frames(), reference.hand))[1]
+    except ScoringError as exc:
+        return no_similarity(f"reference: {exc.message}")
+    return similarity(track, reference, (reps, ref_reps) if task in RHYTHMIC_TASKS else None)
 
 
 def _task_metrics(task: str, track: HandTrack) -> tuple[dict[str, Any], int, dict[str, Any] | None]:
