@@ -77,3 +77,11 @@ def test_one_euro_smooths_jitter_and_follows_fast_moves():
     ramp = [f(i / 30, np.array([i / 30.0]))[0] for i in range(60)]
     assert ramp[-1] == pytest.approx(59 / 30, abs=0.05)  # little lag at speed
     assert f(10.0, np.array([3.0]))[0] == pytest.approx(3.0, abs=1.0)
+
+
+def test_one_euro_repeated_and_backward_timestamps():
+    f = OneEuroFilter()
+    f(0.0, np.array([0.0]))
+    first = f(0.1, np.array([1.0]))
+    assert f(0.1, np.array([5.0]))[0] == first[0]  # same time again: unchanged
+    assert f(0.05, np.array([7.0]))[0] == 7.0  # time went back: starts afresh

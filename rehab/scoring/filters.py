@@ -112,8 +112,11 @@ class OneEuroFilter:
     def __call__(self, t: float, x: np.ndarray) -> np.ndarray:
         """Filtered value of sample ``x`` taken at time ``t`` (seconds)."""
         x = np.asarray(x, float)
-        if self._t is None or self._x is None or self._dx is None or t <= self._t:
-            self._t, self._x, self._dx = t, x.copy(), np.zeros_like(x)
+        if self._t is not None and self._x is not None and t == self._t:
+            return self._x.copy()  # a repeated frame: nothing new to filter
+        if self._t is None or self._x is None or self._dx is None or t < self._t \
+                or self._x.shape != x.shape:
+            self._t, self._x, self._dx = t, x.copy(), np.zeros_like(x)  # start (or time went back)
             return x.copy()
         dt = t - self._t
         dx = (x - self._x) / dt
