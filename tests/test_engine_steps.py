@@ -464,3 +464,14 @@ def test_record_video_only_with_consent(consent):
         assert r.writer.of("video_recorded")[0].data["path"] == "trial_1.mp4"
     else:
         assert sinks == [] and "video_not_recorded" in r.writer.kinds()
+
+
+def test_a_trial_with_only_target_reps_still_ends():
+    from rehab.engine.steps.execute import OPEN_TRIAL_MAX_S
+
+    tracker = FakeTracker(("left",), visible=lambda i: False)  # never any repetition
+    r = rig(protocol({"kind": "execute", "task": "open_close", "target_reps": 5}),
+            tracker=tracker, camera=FakeCamera(count=None))
+    r.session.run()
+    assert step_duration(r.writer, 0) == pytest.approx(3.0 + OPEN_TRIAL_MAX_S)
+    assert r.display.scenes("CameraScene")[0].seconds_left is None

@@ -15,6 +15,9 @@ from rehab.engine.steps.tracking import TrackingLane
 from rehab.protocol.models import ExecuteStep
 
 HIDDEN_HINT_S = 1.0  # show "hand not visible" once the hand has been missing this long
+# A trial with target_reps and no duration_s still ends some time: nobody can be left
+# repeating a movement they cannot complete (the clinician key skips sooner).
+OPEN_TRIAL_MAX_S = 600.0
 HIDDEN_HINT = "Hand not visible - move it into view"
 
 TASK_TEXT = {
@@ -74,7 +77,7 @@ def _capture(ctx: StepContext, step: ExecuteStep, hand: str, caption: str,
     live = _Live(ctx.scoring.live(step.task, hand), hand)
     sink = open_recording(ctx, step)
     try:
-        for frame, elapsed in camera_feed(ctx, step.duration_s):
+        for frame, elapsed in camera_feed(ctx, step.duration_s or OPEN_TRIAL_MAX_S):
             if sink is not None:
                 sink.write(frame.image)
             live.feed(lane.add(frame), elapsed)
