@@ -466,12 +466,13 @@ def test_record_video_only_with_consent(consent):
         assert sinks == [] and "video_not_recorded" in r.writer.kinds()
 
 
-def test_a_trial_with_only_target_reps_still_ends():
-    from rehab.engine.steps.execute import OPEN_TRIAL_MAX_S
+def test_a_trial_with_only_target_reps_still_ends(monkeypatch):
+    from rehab.engine.steps import execute
 
+    monkeypatch.setattr(execute, "OPEN_TRIAL_MAX_S", 20.0)  # 10 minutes of frames is slow
     tracker = FakeTracker(("left",), visible=lambda i: False)  # never any repetition
     r = rig(protocol({"kind": "execute", "task": "open_close", "target_reps": 5}),
             tracker=tracker, camera=FakeCamera(count=None))
     r.session.run()
-    assert step_duration(r.writer, 0) == pytest.approx(3.0 + OPEN_TRIAL_MAX_S)
+    assert step_duration(r.writer, 0) == pytest.approx(3.0 + 20.0)
     assert r.display.scenes("CameraScene")[0].seconds_left is None
