@@ -27,7 +27,7 @@ def headline(score: TrialScore) -> list[tuple[str, str]]:
     m = score.metrics
     lines: list[tuple[str, str]] = []
     if score.task == "open_close":
-        lines += [("Complete open-close cycles", str(score.repetitions)),
+        lines += [("Open-close cycles", str(score.repetitions)),
                   ("Openings", str(m.get("openings", 0))),
                   ("Opening range", _fmt(m.get("opening_range_deg"), ".0f", " deg"))]
     elif score.task == "finger_tap":
@@ -38,7 +38,7 @@ def headline(score: TrialScore) -> list[tuple[str, str]]:
                   ("Interruptions", str(m.get("interruptions", 0)))]
     elif score.task == "opposition":
         reached = m.get("fingers_reached") or []
-        lines += [("Thumb-finger touches", str(score.repetitions)),
+        lines += [("Touches", str(score.repetitions)),
                   ("Fingers reached", ", ".join(reached) if reached else "none")]
     elif score.task == "reach_grasp":
         lines += [("Movement time", _fmt(m.get("movement_time_s"), ".2f", " s")),
