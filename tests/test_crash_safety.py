@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 
+import pytest
 import sqlalchemy as sa
 
 from rehab.store import Store, schema
@@ -132,3 +133,60 @@ def test_sigkill_at_random_points_loses_nothing(tmp_path):
         store.close()
     with Store(data_dir) as store:
         assert len(store.sessions("P001")) == KILLS
+
+
+def _running_session(db: str) -> str | None:
+    import sqlite3
+
+    try:
+        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+        try:
+            row = con.execute("SELECT id FROM sessions WHERE status = 'running'").fetchone()
+        finally:
+            con.close()
+    except sqlite3.Error:
+        return None
+    return row[0] if row else None
+
+
+@pytest.mark.slow
+def test_real_headless_run_killed_and_resumed(tmp_path, reach_open_clip):
+    """``rehab run --autopilot --fast`` on the fixture camera, SIGKILLed mid-session 3 times;
+    each next run resumes (autopilot) where find_resumable said."""
+    from rehab.paths import shipped_protocols_dir
+
+    protocol = shipped_protocols_dir() / "demo.yaml"
+    data = tmp_path / "data"
+    Store(data).add_patient("P001", "left")
+    db = str(data / "rehab.db")
+    env = {**os.environ, "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy"}
+    rng = random.Random(3)
+    expected: tuple[str, int] | None = None
+    for _ in range(3):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "rehab", "run", str(protocol), "--patient", "P001", "--autopilot",
+             "--fast", "--window", "--model", "lite", "--camera", str(reach_open_clip),
+             "--data", str(data)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+        deadline = time.monotonic() + 120
+        while (sid := _running_session(db)) is None and proc.poll() is None:
+            assert time.monotonic() < deadline, "the session never started"
+            time.sleep(0.05)
+        time.sleep(rng.uniform(0.5, 6.0))
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(30)
+        assert sid is not None, "rehab run ended before its session started"
+        with Store(data) as store:
+            with store.engine.connect() as conn:
+                assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
+            session = store.get_session(sid)
+            assert session.status == "interrupted"
+            if expected is not None:  # this run resumed the previous one where promised
+                assert (session.resumed_from, session.start_step) == expected
+            found = store.find_resumable("P001", session.protocol_sha256)
+            assert found is not None and found[0] == sid
+            with store.engine.connect() as conn:
+                done = {r[0] for r in conn.execute(sa.select(schema.steps.c.step_index).where(
+                    schema.steps.c.session_id == sid, schema.steps.c.status == "completed"))}
+            assert found[1] == min(set(range(session.start_step, session.total_steps)) - done)
+            expected = found
