@@ -14,8 +14,9 @@ import numpy as np
 from rehab.devices.base import TrackedFrame
 from rehab.scoring.angles import finger_flexion_deg
 from rehab.scoring.filters import OneEuroFilter
-from rehab.scoring.opening import aperture, fingertip_distances
+from rehab.scoring.opening import aperture, opposition_distances
 from rehab.scoring.reps import (
+    MIN_TOUCH_S,
     OPEN_CLOSE_FRACTION,
     OPEN_CLOSE_MIN_SWING,
     SWING_FRACTION,
@@ -73,6 +74,8 @@ class LiveScorer:
                          else SwingCounter(OPEN_CLOSE_MIN_SWING, OPEN_CLOSE_FRACTION))
         self._sizes: list[float] = []
         self._touching = -1
+        self._touch_start = 0.0
+        self._counted = False
         self._touches = 0
 
     @property
@@ -99,17 +102,20 @@ class LiveScorer:
         self._sizes = (self._sizes + [float(np.linalg.norm(world[9] - world[0]))])[-60:]
         size = float(np.median(self._sizes))
         if self.task == "opposition":
-            self._update_touch(fingertip_distances(world, size))
+            self._update_touch(tf.t, opposition_distances(world, size))
         elif self.task in ("open_close", "finger_tap"):
             raw = (-float(finger_flexion_deg(world)) if self.task == "open_close"
                    else float(aperture(world, size)))
             self._counter.update(float(self._signal(tf.t, np.array([raw]))[0]))
         return LiveState(self.reps, True, xy)
 
-    def _update_touch(self, dist: np.ndarray) -> None:
+    def _update_touch(self, t: float, dist: np.ndarray) -> None:
+        """Hysteresis as ``reps.touches``; a touch counts once it has lasted MIN_TOUCH_S."""
         if self._touching >= 0 and dist[self._touching] > TOUCH_EXIT:
             self._touching = -1
         if self._touching < 0:
             k = int(np.argmin(dist))
             if dist[k] < TOUCH_ENTER:
-                self._touching, self._touches = k, self._touches + 1
+                self._touching, self._touch_start, self._counted = k, t, False
+        if self._touching >= 0 and not self._counted and t - self._touch_start >= MIN_TOUCH_S:
+            self._touches, self._counted = self._touches + 1, True

@@ -11,7 +11,9 @@ OPEN_CLOSE_MIN_SWING = 20.0  # degrees of mean finger flexion; below it nothing 
 OPEN_CLOSE_FRACTION = 0.4  # an opening or closing covers >= 40 % of the trial's range
 TAP_MIN_SWING = 0.2  # hand sizes of thumb-index aperture (1.8 cm on an adult hand)
 SWING_FRACTION = 0.3  # of the trial's robust range (2nd-98th percentile)
-TOUCH_ENTER, TOUCH_EXIT = 0.3, 0.45  # hand sizes, thumb tip to finger tip
+# hand sizes, thumb tip to finger tip; MediaPipe puts pinching tips 0.25-0.3 hand sizes apart
+TOUCH_ENTER, TOUCH_EXIT = 0.4, 0.55
+MIN_TOUCH_S = 0.1  # a fingertip passing the thumb on its way into a fist is not a touch
 
 
 @dataclass(frozen=True)
@@ -122,12 +124,13 @@ def _r(v: Any, nd: int = 3) -> float:
     return round(float(v), nd)
 
 
-def touches(dist: np.ndarray, enter: float = TOUCH_ENTER,
-            exit_: float = TOUCH_EXIT) -> list[tuple[int, int, int]]:
-    """Thumb-to-finger touches from distances (M, 4) in hand sizes.
+def touches(dist: np.ndarray, enter: float = TOUCH_ENTER, exit_: float = TOUCH_EXIT,
+            min_samples: int = 1) -> list[tuple[int, int, int]]:
+    """Thumb-to-finger touches from distances (M, 4) in hand sizes (inf = cannot touch).
 
     A touch of finger k starts when its distance falls below ``enter`` and is the nearest
-    finger, and ends when it rises above ``exit_`` (hysteresis). Returns (finger, start, end).
+    finger, and ends when it rises above ``exit_`` (hysteresis); touches shorter than
+    ``min_samples`` (a fingertip sweeping past the thumb) are dropped. Returns (finger, start, end).
     """
     out: list[tuple[int, int, int]] = []
     current, start = -1, 0
@@ -143,4 +146,4 @@ def touches(dist: np.ndarray, enter: float = TOUCH_ENTER,
                 current, start = k, i
     if current >= 0:
         out.append((current, start, len(dist) - 1))
-    return out
+    return [(k, a, b) for k, a, b in out if b - a >= min_samples]

@@ -14,10 +14,10 @@ from rehab.errors import ScoringError
 from rehab.scoring.angles import active_rom, finger_flexion_deg, joint_angles
 from rehab.scoring.filters import lowpass
 from rehab.scoring.motion import hand_speed, movement_bounds, reach_metrics
-from rehab.scoring.opening import aperture, fingertip_distances, spread
+from rehab.scoring.opening import aperture, opposition_distances, spread
 from rehab.scoring.quality import quality_metrics
 from rehab.scoring.reference import Reference
-from rehab.scoring.reps import count_open_close, touches
+from rehab.scoring.reps import MIN_TOUCH_S, count_open_close, touches
 from rehab.scoring.similarity import no_similarity, similarity
 from rehab.scoring.smoothness import ldlj, sparc
 from rehab.scoring.tapping import tap_metrics
@@ -29,7 +29,8 @@ FINGER_NAMES = ("index", "middle", "ring", "little")
 # ROM is how far joints go, not how fast: 4 Hz keeps voluntary movement and removes most of the
 # tracker jitter that would otherwise widen every range by about two noise std each side.
 ROM_CUTOFF_HZ = 4.0
-MIN_SWING_S = 0.3  # shorter opening/closing swings are too short for a smoothness estimate
+MIN_SWING_S = 0.3
+MIN_TOUCH_S = 0.1  # a fingertip passing the thumb on its way into a fist is not a touch  # shorter opening/closing swings are too short for a smoothness estimate
 
 
 @dataclass
@@ -146,8 +147,10 @@ def _opening_sizes(track: HandTrack) -> dict[str, Any]:
 
 
 def _opposition(track: HandTrack) -> dict[str, Any]:
-    """Thumb-to-fingertip touches (``reps.touches``) and which fingers were reached, in order."""
-    found = touches(fingertip_distances(track.world, track.size_m))
+    """Thumb-to-fingertip touches (``reps.touches`` on ``opening.opposition_distances``, so a
+    thumb resting on curled fingers in a fist is no touch) and the fingers reached, in order."""
+    found = touches(opposition_distances(track.world, track.size_m),
+                    min_samples=max(1, round(MIN_TOUCH_S * track.fs)))
     seq = [FINGER_NAMES[k] for k, _, _ in found]
     return {"touches": len(found),
             "fingers_reached": [f for f in FINGER_NAMES if f in seq],
