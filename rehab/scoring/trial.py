@@ -29,8 +29,7 @@ FINGER_NAMES = ("index", "middle", "ring", "little")
 # ROM is how far joints go, not how fast: 4 Hz keeps voluntary movement and removes most of the
 # tracker jitter that would otherwise widen every range by about two noise std each side.
 ROM_CUTOFF_HZ = 4.0
-MIN_SWING_S = 0.3
-MIN_TOUCH_S = 0.1  # a fingertip passing the thumb on its way into a fist is not a touch  # shorter opening/closing swings are too short for a smoothness estimate
+MIN_SWING_S = 0.3  # shorter opening/closing swings are too short for a smoothness estimate
 
 
 @dataclass
