@@ -79,3 +79,24 @@ def test_left_hand_scores_like_the_right():
     left = score_trial(synth.open_close(3, 0.5, hand="left"), "open_close", "left")
     assert left.repetitions == right.repetitions == 3
     assert left.hand == "left"
+
+
+def test_curled_fingers_cannot_be_opposed():
+    from rehab.scoring.opening import CURLED_REACH, fingertip_reach, opposition_distances
+
+    _, fist = synth.landmarks(synth.fist())
+    _, pinch = synth.landmarks(synth.pinch("ring"))
+    assert (fingertip_reach(fist) < CURLED_REACH).all()
+    assert (fingertip_reach(pinch) > CURLED_REACH).all()
+    assert np.isinf(opposition_distances(fist, 0.09)).all()
+    assert opposition_distances(pinch, 0.09)[2] < 0.15
+
+
+def test_touch_hysteresis_and_minimum_duration():
+    from rehab.scoring.reps import touches
+
+    far = [1.0, 1.0, 1.0, 1.0]
+    d = np.array([far, [0.3, 1, 1, 1], far, far, [1, 0.3, 1, 1], [1, 0.5, 1, 1], [1, 0.3, 1, 1],
+                  [1, 0.6, 1, 1], far])
+    assert touches(d) == [(0, 1, 2), (1, 4, 7)]  # 0.5 stays inside the 0.55 exit band
+    assert touches(d, min_samples=2) == [(1, 4, 7)]  # the one-sample brush is dropped
