@@ -285,3 +285,43 @@ def test_data_dir_on_unwritable_filesystem_reported():
     with pytest.raises(StoreError) as err:
         Store("/proc/rehab-cannot-exist/data")
     assert "/proc/rehab-cannot-exist/data" in err.value.message and "--data" in err.value.hint
+
+
+def test_previous_trial_ignores_the_running_session(store):
+    sid, _, score = _run_full_session(store)
+    w = store.writer()
+    w.begin(fake_info())
+    w.trial(1, "open_close", "left", {"repetitions": 99}, [])
+    assert store.previous_trial("P001", "open_close", "left") == score  # not the live 99
+
+
+def test_writer_fsyncs_state_changes_and_rate_limits_event_fsyncs(store):
+    w = store.writer()
+    w.begin(fake_info())
+    assert w.durable_commits == 1
+    for i in range(50):
+        w.event(Event(t=i / 60, kind="frame_shown"))
+    assert w.commits == 51 and w.durable_commits == 1  # within 1 s of the last fsync
+    w.rating(0, "pain", 2, 1.0)
+    w.step(0, "rate", "completed", 0, 1)
+    w.trial(1, "open_close", "left", {"repetitions": 1}, hand_frames(3))
+    assert w.durable_commits == 4
+    w._last_sync -= 2.0  # pretend the last fsync was 2 s ago
+    w.event(Event(t=2.0, kind="frame_shown"))
+    assert w.durable_commits == 5
+    with store.engine.connect() as conn:  # other connections keep FULL
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2
+    w.event(Event(t=2.1, kind="frame_shown"))  # NORMAL again
+    w.end("completed")  # returns its connection to the pool
+    for _ in range(3):
+        with store.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2
+
+
+def test_newer_schema_is_refused(store):
+    from rehab.store.migrations import LATEST
+
+    with store.engine.begin() as conn:
+        conn.execute(schema.schema_version.insert().values(version=LATEST + 1, applied=__import__("datetime").datetime(2030, 1, 1)))
+    with pytest.raises(StoreError, match="newer than this rehab"):
+        Store(store.data_dir)

@@ -284,7 +284,8 @@ class Store:
     def previous_trial(
         self, patient_id: str, task: str, hand: str, exclude_session: str | None = None
     ) -> dict | None:
-        """The last stored score dict for this patient, task and hand (knowledge of results)."""
+        """The last stored score dict for this patient, task and hand from a session that is not
+        running (i.e. not the current one), or None (knowledge of results)."""
         with self.engine.connect() as conn:
             return queries.previous_trial(conn, patient_id, task, hand, exclude_session)
 

@@ -130,7 +130,9 @@ def previous_trial(
     q = (
         sa.select(T.c.score_json)
         .join(S, S.c.id == T.c.session_id)
-        .where(S.c.patient_id == patient_id, T.c.task == task, T.c.hand == hand)
+        # a running session is the current one: knowledge of results compares with earlier ones
+        .where(S.c.patient_id == patient_id, T.c.task == task, T.c.hand == hand,
+               S.c.status != "running")
         .order_by(T.c.wall.desc(), T.c.id.desc())
         .limit(1)
     )

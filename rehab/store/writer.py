@@ -164,8 +164,13 @@ class SqlSessionWriter:
         """Release this writer's connection (``end`` does it; safe to call twice)."""
         with self._lock:
             if self._conn is not None:
+                if self._sync_mode != "FULL":  # the pooled connection goes back as FULL
+                    with contextlib.suppress(sa.exc.SQLAlchemyError):
+                        self._conn.exec_driver_sql("PRAGMA synchronous=FULL")
+                        self._conn.commit()
                 self._conn.close()
                 self._conn = None
+                self._sync_mode = ""
 
     # -- internals -------------------------------------------------------------------------------
     def _live(self) -> str:
