@@ -109,21 +109,28 @@ def sessions(patient_id: str, data_dir: Path | None) -> None:
     Example:
       rehab sessions --patient P001
     """
-    from rehab.report.export import export_sessions
+    from rehab.report.export import export_both
 
     with _store(data_dir) as store:
         store.require_patient(patient_id)
-        df = export_sessions(store, patient_id)
+        trials, df = export_both(store, patient_id)
     if df.empty:
         click.echo(f"no sessions recorded for {patient_id}", err=True)
+    per_session: dict[str, list[str]] = {}
+    for (sid, task), n in trials.groupby(["session_id", "task"], sort=False)["repetitions"].sum().items():
+        per_session.setdefault(sid, []).append(f"{task} {int(n)} reps")
     for _, r in df.iterrows():
-        dur = f"{r['duration_s'] / 60:5.1f} min" if r["duration_s"] == r["duration_s"] else "    -    "
-        pain = (f"  pain {r['pain_first']}->{r['pain_last']}"
-                if "pain_first" in df and r["pain_first"] is not None and str(r["pain_first"]) != "<NA>"
-                else "")
-        click.echo(f"{r['session_start'].replace('T', ' ')}  {r['session_id']}  "
-                   f"{r['protocol_name'][:24]:<24} {r['session_status']:<11} {dur}  "
-                   f"{r['trials']} trials, {r['repetitions_total'] or 0} reps{pain}")
+        click.echo(_session_line(r, ", ".join(per_session.get(r["session_id"], []))))
+
+
+def _session_line(r, tasks: str) -> str:
+    """date  id  protocol  status  duration  per-task repetitions  pain first->last."""
+    dur = "      -  " if r["duration_s"] != r["duration_s"] else f"{r['duration_s'] / 60:5.1f} min"
+    line = (f"{r['session_start'].replace('T', ' ')}  {r['session_id']}  {r['protocol_name'][:24]:<24} "
+            f"{r['session_status']:<11} {dur}  {tasks or 'no trials'}")
+    if "pain_first" in r and str(r["pain_first"]) not in ("<NA>", "nan", "None"):
+        line += f"; pain {r['pain_first']}->{r['pain_last']}"
+    return line
 
 
 @main.command()
