@@ -277,3 +277,21 @@ def test_resumed_session_is_stored_as_such():
             start_step=1, resumed_from="abc123")
     r.session.run()
     assert r.writer.info.resumed_from == "abc123" and r.writer.info.start_step == 1
+
+
+def test_fake_camera_frames_from_a_function_or_a_list():
+    import numpy as np
+
+    from rehab.errors import CameraEnded
+
+    made = FakeCamera(lambda i: np.full((4, 4, 3), i, np.uint8), count=3)
+    listed = FakeCamera([np.zeros((4, 4, 3), np.uint8)] * 2)
+    values = {}
+    for cam, n in ((made, 3), (listed, 2)):
+        cam.open()
+        frames = [cam.read() for _ in range(n)]
+        assert [f.index for f in frames] == list(range(n))
+        values[n] = [int(f.image[0, 0, 0]) for f in frames]
+        with pytest.raises(CameraEnded):
+            cam.read()
+    assert values == {3: [0, 1, 2], 2: [0, 0]}
