@@ -47,7 +47,8 @@ def rig(proto: Protocol, *, autopilot: bool = True, fast: bool = True, affected:
         camera: FakeCamera | None | str = "default", keys: ScriptedInput | None = None,
         show_cost_s: float = 0.0, clips: dict | None = None, clip_hands: dict | None = None,
         history=None, tracker: Any = None, continue_screens: bool = False,
-        real_scoring: bool = False, **options: Any) -> Rig:
+        real_scoring: bool = False, consent_video: bool = False, recorder=None,
+        **options: Any) -> Rig:
     """A session on fakes. ``continue_screens`` presses SPACE on every screen that waits for it."""
     clock = FakeClock(limit_s=4 * 3600)  # a screen nobody answers fails instead of hanging
     keys = keys or ScriptedInput()
@@ -63,9 +64,10 @@ def rig(proto: Protocol, *, autopilot: bool = True, fast: bool = True, affected:
     devices = Devices(clock=clock, display=display, audio=audio, writer=writer,
                       camera=cam, tracker=tracker, clips=source, clip_info=source.info,
                       history=history,
-                      scoring=None if real_scoring else FakeScoring(frames_per_rep=15))
+                      scoring=None if real_scoring else FakeScoring(frames_per_rep=15),
+                      recorder=recorder)
     opts = SessionOptions(autopilot=autopilot, fast=fast, **options)
-    session = Session(proto, devices, PatientInfo("P001", affected), opts)
+    session = Session(proto, devices, PatientInfo("P001", affected, consent_video), opts)
     return Rig(session, clock, display, keys, writer, cam, tracker, source, audio)
 
 

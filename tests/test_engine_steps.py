@@ -454,9 +454,7 @@ def test_record_video_only_with_consent(consent):
 
     r = rig(protocol({"kind": "instruction", "text": "hi"},
                      {"kind": "execute", "task": "open_close", "duration_s": 1,
-                      "record_video": True}))
-    r.session.devices.recorder = recorder
-    r.session.patient = r.session.ctx.patient = type(r.session.patient)("P001", "left", consent)
+                      "record_video": True}), consent_video=consent, recorder=recorder)
     r.session.run()
     if consent:
         assert len(sinks) == 1 and sinks[0].closed and len(sinks[0].images) == 30

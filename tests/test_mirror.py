@@ -56,13 +56,15 @@ def test_split_rejects_a_bad_side():
 
 
 def test_processing_is_well_under_5_ms_at_720p():
+    # best of N: the intrinsic cost, robust to other jobs on a shared CI machine
+    # (bench/mirror.py reports median and p95 with the display included)
     img = _frame()
     times = []
     for _ in range(30):
         t0 = time.perf_counter()
         mirror_image(img, "split", "left")
         times.append(time.perf_counter() - t0)
-    assert np.median(times) < 0.005
+    assert min(times) < 0.0025
     t0 = time.perf_counter()
     mirror_image(img, "flip", "left")
     assert time.perf_counter() - t0 < 0.001
