@@ -295,3 +295,12 @@ def test_fake_camera_frames_from_a_function_or_a_list():
         with pytest.raises(CameraEnded):
             cam.read()
     assert values == {3: [0, 1, 2], 2: [0, 0]}
+
+
+def test_prepare_rejects_a_clip_without_frames():
+    from rehab.testing import FakeClip
+
+    r = rig(protocol({"kind": "observe", "clip": "empty.mp4"}),
+            clips={"empty.mp4": FakeClip(0, 30.0)})
+    with pytest.raises(RehabError, match="empty.mp4 reports 30.0 fps and 0 frames"):
+        r.session.prepare()

@@ -107,10 +107,14 @@ class Session:
             return ["observe steps need clips but no clip source was given"]
         for name in sorted(names):
             try:
-                self._clips[name] = self.devices.clips.open(name)  # type: ignore[union-attr]
+                clip = self.devices.clips.open(name)  # type: ignore[union-attr]
             except (ClipError, OSError) as exc:
                 problems.append(str(exc) if name in str(exc) else f"clip {name}: {exc}")
                 continue
+            if not (float(clip.fps) > 0 and int(clip.frame_count) > 0):
+                problems.append(f"clip {name} reports {clip.fps} fps and {clip.frame_count} "
+                                "frames: it cannot be played (re-encode it, e.g. as H.264 mp4)")
+            self._clips[name] = clip
             meta = self._meta(name)
             self._clip_hands[name] = getattr(meta, "hand", None) if meta else None
         demos = {p.step.demonstration for p in todo if p.kind == "execute"}  # type: ignore[union-attr]
