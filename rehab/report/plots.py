@@ -58,7 +58,7 @@ def progress_plot(task: str, per_session: pd.DataFrame, metrics: list[str]) -> s
     for i, metric in enumerate(metrics):
         ax = fig.add_subplot(rows, cols, i + 1)
         y = pd.to_numeric(per_session[metric], errors="coerce")
-        ax.plot(dates, y, ".", ms=3, color=COLOURS[i % len(COLOURS)], alpha=0.6)
+        ax.plot(dates, y, "o", ms=_marker(len(y)), color=COLOURS[i % len(COLOURS)], alpha=0.6)
         if window > 1:
             ax.plot(dates, y.rolling(window, min_periods=1).mean(), "-", lw=1.5, color="black")
         ax.set_title(metric, fontsize=9)
@@ -67,6 +67,11 @@ def progress_plot(task: str, per_session: pd.DataFrame, metrics: list[str]) -> s
     fig.subplots_adjust(left=0.08, right=0.98, top=0.88 if rows == 1 else 0.92, bottom=0.12,
                         wspace=0.3, hspace=0.55)
     return to_data_uri(fig)
+
+
+def _marker(n: int) -> float:
+    """Marker size: clear dots for a handful of sessions, small ones for hundreds."""
+    return 6.0 if n < 30 else 2.0
 
 
 def _date_axis(ax) -> None:
@@ -89,7 +94,8 @@ def ratings_plot(sessions: pd.DataFrame, keys: list[str]) -> str:
             if col not in sessions:
                 continue
             y = pd.to_numeric(sessions[col], errors="coerce").astype(float)
-            ax.plot(dates, y, style, ms=3, color=COLOURS[k], alpha=0.5, label=f"{which} of session")
+            ax.plot(dates, y, style, ms=_marker(len(y)) + 1, color=COLOURS[k], alpha=0.6,
+                    label=f"{which} of session")
             if window > 1:
                 ax.plot(dates, y.rolling(window, min_periods=1).mean(), "-", color=COLOURS[k], lw=1.5)
         ax.set_ylabel(key)

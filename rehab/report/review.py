@@ -27,10 +27,12 @@ HEADLINE_METRICS = {
     "finger_tap": ["taps", "rate_hz", "rhythm_cv", "amplitude_decrement"],
     "opposition": ["repetitions"],
     "reach_grasp": ["movement_time_s", "peak_speed_hand_sizes_per_s", "time_to_peak_aperture_s"],
+    "free": ["rom.index_mcp.range_deg", "rom.middle_pip.range_deg", "rom.thumb_mcp.range_deg"],
 }
 DETAIL_PREFIXES = ("rom.", "quality.", "smoothness.", "similarity.")
 TABLE_SESSIONS = 10  # the trials table covers the latest sessions only
 TABLE_ROWS = 300
+FREQUENT_EVENTS = 50  # kinds logged more often than this (per-frame) are counted, not listed
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2em auto;max-width:1000px;color:#222}
@@ -38,7 +40,7 @@ h1{font-size:1.5em}h2{font-size:1.2em;border-bottom:1px solid #ccc;margin-top:2e
 table{border-collapse:collapse;font-size:.8em;margin:.5em 0}
 td,th{border:1px solid #ddd;padding:2px 6px;text-align:right;white-space:nowrap}
 th{background:#f3f3f3}.scroll{overflow-x:auto;max-width:100%}
-td:first-child,th:first-child{text-align:left}img{max-width:100%}.muted{color:#777}
+td:first-child,th:first-child,td:last-child{text-align:left}img{max-width:100%}.muted{color:#777}
 .status-interrupted,.status-aborted{color:#b00}
 """
 
@@ -164,9 +166,16 @@ def _last_session_section(store: Store, sessions: pd.DataFrame) -> str:
             f"session id <code>{last['session_id']}</code></p>")
     if not len(steps) and not len(events):
         return head + "<p class=muted>Nothing was recorded in this session.</p>"
-    shown = events.head(200).assign(data=events["data"].head(200).map(_short))
+    counts = events["kind"].value_counts()
+    frequent = [k for k, n in counts.items() if n > FREQUENT_EVENTS]  # e.g. frame_shown
+    listed = events[~events["kind"].isin(frequent)].head(300)
+    listed = listed.assign(t=listed["t"] - (events["t"].min() if len(events) else 0.0),
+                           data=listed["data"].map(_short))
+    note = f"Events ({len(events)}; t in seconds from the first)"
+    if frequent:
+        note += ". Not listed: " + ", ".join(f"{k} x{counts[k]}" for k in frequent)
     return (head + _img(plots.timeline_plot(steps, events), "timeline")
-            + _table(shown[["t", "kind", "step_index", "data"]], f"Events ({len(events)})"))
+            + _table(listed[["t", "kind", "step_index", "data"]], html.escape(note)))
 
 
 def _sessions_section(sessions: pd.DataFrame) -> str:
@@ -194,7 +203,7 @@ def _trials_section(trials: pd.DataFrame, sessions: pd.DataFrame) -> str:
 
 
 def _short(data: dict) -> str:
-    text = ", ".join(f"{k}={v}" for k, v in data.items())
+    text = ", ".join(f"{k}={round(v, 3) if isinstance(v, float) else v}" for k, v in data.items())
     return text if len(text) <= 80 else text[:77] + "..."
 
 
