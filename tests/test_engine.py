@@ -304,3 +304,20 @@ def test_prepare_rejects_a_clip_without_frames():
             clips={"empty.mp4": FakeClip(0, 30.0)})
     with pytest.raises(RehabError, match="empty.mp4 reports 30.0 fps and 0 frames"):
         r.session.prepare()
+
+
+def test_a_crash_mid_step_is_not_recorded_as_completed():
+    r = rig(protocol({"kind": "rest", "duration_s": 30}))
+    original = r.display.show
+
+    def broken(scene):
+        if r.clock.now() > 5:
+            raise RuntimeError("display died")
+        return original(scene)
+
+    r.display.show = broken
+    with pytest.raises(RuntimeError):
+        r.session.run()
+    assert [s["status"] for s in r.writer.steps] == ["aborted"]
+    assert r.writer.status == "running"  # left for the store to read back as interrupted
+    assert r.session.state == State.ABORTED

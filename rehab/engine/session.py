@@ -216,8 +216,10 @@ class Session:
                 # a device that fails mid-step costs that step, never the session
                 status = "failed"
                 ctx.event("step_failed", reason=str(exc), error=type(exc).__name__)
-            except (SessionAborted, SafetyStop) as exc:
-                status = "aborted" if isinstance(exc, SessionAborted) else "completed"
+            except SafetyStop:
+                raise  # the rating that fired the rule was given: the step did its job
+            except BaseException:
+                status = "aborted"  # ended by the person, or a crash: resume redoes this step
                 raise
             finally:
                 ended = ctx.now()
