@@ -321,3 +321,12 @@ def test_a_crash_mid_step_is_not_recorded_as_completed():
     assert [s["status"] for s in r.writer.steps] == ["aborted"]
     assert r.writer.status == "running"  # left for the store to read back as interrupted
     assert r.session.state == State.ABORTED
+
+
+def test_screenshots_without_countdown_still_name_the_step(tmp_path):
+    r = rig(protocol({"kind": "execute", "task": "open_close", "duration_s": 1},
+                     defaults={"countdown_s": 0}), screenshots_dir=tmp_path)
+    r.session.run()
+    shots = [(p.rsplit("/", 1)[-1], type(scene).__name__) for p, scene in r.display.screenshots]
+    assert shots == [("01_execute.png", "CameraScene"), ("01_execute_camera.png", "CameraScene"),
+                     ("01_execute_result.png", "ResultScene")]

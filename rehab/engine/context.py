@@ -87,7 +87,7 @@ class StepContext:
         self.step: StepInfo | None = None
         self.progress: Progress | None = None
         self.last_scene: object | None = None
-        self._screenshot_name: str | None = None
+        self._screenshot_names: list[str] = []  # saved from the next frame shown
         self.ratings: list[dict[str, Any]] = []
         self.trials: list[dict[str, Any]] = []
         self.safety = SafetyMonitor(protocol.safety)
@@ -145,12 +145,12 @@ class StepContext:
     def begin_step(self, index: int, kind: str, label: str) -> StepInfo:
         self.step = StepInfo(index=index, kind=kind, started_t=self.clock.now())
         self.progress = Progress(step=index + 1, total=self.total_steps, label=label)
-        self._screenshot_name = f"{index + 1:02d}_{kind}.png"
+        self._screenshot_names = [f"{index + 1:02d}_{kind}.png"]
         return self.step
 
     def end_step(self) -> None:
         self.step = None
-        self._screenshot_name = None
+        self._screenshot_names = []
 
     # -- screens ----------------------------------------------------------------------------
     def show(self, scene: object) -> float:
@@ -159,13 +159,13 @@ class StepContext:
         self.last_scene = scene
         if self._screenshot_name is not None:
             self._take_screenshot(self._screenshot_name)
-            self._screenshot_name = None
+            self._screenshot_names = []
         return flip_t
 
     def screenshot_next(self, suffix: str) -> None:
         """Screenshot the next frame shown, as ``NN_kind_SUFFIX.png``."""
         if self.step is not None:
-            self._screenshot_name = f"{self.step.index + 1:02d}_{self.step.kind}_{suffix}.png"
+            self._screenshot_names.append(f"{self.step.index + 1:02d}_{self.step.kind}_{suffix}.png")
 
     def _take_screenshot(self, name: str) -> None:
         folder = self.options.screenshots_dir
