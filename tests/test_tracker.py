@@ -20,6 +20,7 @@ from rehab.devices.tracker import (
     AsyncTracker,
     HandednessSmoother,
     MediaPipeTracker,
+    ScanSchedule,
     anatomical_side,
     track_pipelined,
 )
@@ -107,6 +108,22 @@ def test_two_hands_with_the_same_label_are_separated():
     a, b = smoother.update(0.0, [_obs("right", 0.95, x=0.2), _obs("right", 0.6, x=0.8)])
     assert (a.hand, b.hand) == ("right", "left")
     assert b.confidence == pytest.approx(0.4)  # 1 - p: the label's probability for the other side
+
+
+def test_scan_schedule_follows_one_hand_cheaply_and_scans_for_a_second():
+    sched = ScanSchedule(scan_every=4, settle=3)
+    looked = []
+    for found in [1, 1, 1] + [1] * 8:  # one hand in view
+        n = sched.hands_to_look_for()
+        looked.append(n)
+        sched.observe(n, found)
+    assert looked == [2, 2, 2] + [1, 1, 1, 2, 1, 1, 1, 2]
+    sched.observe(2, 2)  # a scan found two hands: back to the two-hand landmarker
+    assert [sched.hands_to_look_for() for _ in range(5)] == [2] * 5
+    always = ScanSchedule(scan_every=0)
+    for _ in range(20):
+        always.observe(2, 1)
+    assert always.hands_to_look_for() == 2
 
 
 # ---------------------------------------------------------------- async and pipelined
@@ -316,3 +333,21 @@ def test_fist_and_pinch_show_in_the_signals(free_motions_signals):
     assert fist_ext < 0.7 * open_ext  # fingers curled: tips near the wrist
     assert pinch_ap < 0.5 * open_ap  # thumb and index tips together ...
     assert pinch_ext > 0.85 * open_ext  # ... while the other fingers stay out (not a fist)
+
+
+def test_a_second_hand_entering_is_found_within_a_scan(model_dir):
+    """Left half: the real right hand; right half: blank, then (from frame 25) the same frame
+    mirrored, which shows a left hand. Both must be found, with their own sides."""
+    model = ensure_hand_model("full", cache=model_dir)
+    cap = cv2.VideoCapture(str(fixture_path("hand_reach_open.mp4")))
+    images = [cap.read()[1] for _ in range(110)][60:]
+    cap.release()
+    enter, scan_every = 25, 10
+    sides = []
+    with MediaPipeTracker("full", model_path=model, scan_every=scan_every) as tracker:
+        for i, image in enumerate(images):
+            other = cv2.flip(image, 1) if i >= enter else np.full_like(image, 128)
+            tf = tracker.track(Frame(np.hstack([image, other]), captured_at=i / 25, index=i))
+            sides.append(sorted((h.hand, round(float(h.image[:, 0].mean()), 1)) for h in tf.hands))
+    assert all(s == [("right", 0.2)] for s in sides[:enter])
+    assert all(s == [("left", 0.8), ("right", 0.2)] for s in sides[enter + scan_every:])

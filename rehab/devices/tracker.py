@@ -16,11 +16,9 @@ Example:
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +32,7 @@ from rehab.devices.base import (
     TrackedFrame,
     other_side,
 )
+from rehab.devices.handedness import HandednessSmoother, sides_without_memory
 from rehab.devices.handmodel import ensure_hand_model
 from rehab.errors import TrackerError
 
@@ -92,81 +91,44 @@ def _as_array(landmarks, mirror_x: bool, world: bool) -> np.ndarray:
     return arr
 
 
-def _log_odds_right(hand: HandObservation) -> float:
-    """Evidence that ``hand`` is a right hand: log(p / (1 - p)) of this frame's label."""
-    p = min(max(hand.confidence, 0.02), 0.98)  # one frame never decides alone
-    log_odds = math.log(p / (1.0 - p))
-    return log_odds if hand.hand == "right" else -log_odds
+class ScanSchedule:
+    """When a two-hand tracker may run MediaPipe with ``num_hands=1`` instead (about 2x faster).
 
-
-@dataclass
-class _Track:
-    centroid: np.ndarray  # (2,) mean normalised image xy
-    log_odds_right: float
-    last_t: float
-
-
-class HandednessSmoother:
-    """One side per continuously tracked hand, from the evidence of all its frames.
-
-    MediaPipe classifies handedness frame by frame and flips it for a few frames when the hand
-    changes shape (8 frames of the mirrored hand_reach_open.mp4 while the hand opens). A hand
-    cannot change sides while we follow it, so each hand is matched to the previous frame's
-    hands by position and its side is the sign of its summed log-odds (capped so that a track
-    that started wrong recovers within about a second). When two hands end up on the same
-    side, the one with weaker evidence takes the other side; ``confidence`` stays this frame's
-    probability of the side reported (1 - p for a relabelled hand).
+    With ``num_hands=2`` and one hand in view, MediaPipe runs its palm detector on *every*
+    frame looking for the second hand (27 vs 12 CPU ms/frame on hand_reach_open.mp4). So once
+    fewer than two hands were seen for ``settle`` frames in a row, the one-hand landmarker
+    follows the hand and the two-hand landmarker looks for a second hand every
+    ``scan_every``-th frame; as soon as it finds two, it takes over on every frame again.
+    A second hand entering the view is therefore picked up within ``scan_every`` frames.
     """
 
-    def __init__(self, max_gap_s: float = 0.5, max_jump: float = 0.25, cap: float = 30.0):
-        self.max_gap_s = max_gap_s
-        self.max_jump = max_jump  # normalised image units between consecutive sightings
-        self.cap = cap
-        self._tracks: list[_Track] = []
+    def __init__(self, scan_every: int = 10, settle: int = 15) -> None:
+        self.scan_every = scan_every
+        self.settle = settle
+        self.two_hand_mode = True  # start by looking for every hand
+        self._few = 0  # consecutive two-hand frames with fewer than two hands
+        self._since_scan = 0
 
-    def _match(self, centroids: list[np.ndarray]) -> dict[int, int]:
-        pairs = sorted(
-            (float(np.linalg.norm(c - tr.centroid)), i, j)
-            for i, c in enumerate(centroids)
-            for j, tr in enumerate(self._tracks)
-        )
-        matched: dict[int, int] = {}
-        for dist, i, j in pairs:
-            if dist <= self.max_jump and i not in matched and j not in matched.values():
-                matched[i] = j
-        return matched
+    def hands_to_look_for(self) -> int:
+        """1 or 2: which landmarker runs on the next frame."""
+        if self.two_hand_mode or self.scan_every <= 0:
+            return 2
+        self._since_scan += 1
+        if self._since_scan >= self.scan_every:
+            self._since_scan = 0
+            return 2
+        return 1
 
-    def update(self, t: float, hands: list[HandObservation]) -> tuple[HandObservation, ...]:
-        self._tracks = [tr for tr in self._tracks if t - tr.last_t <= self.max_gap_s]
-        centroids = [h.image[:, :2].mean(axis=0) for h in hands]
-        matched = self._match(centroids)
-        current: list[_Track] = []
-        for i, hand in enumerate(hands):
-            evidence = _log_odds_right(hand)
-            if i in matched:
-                tr = self._tracks[matched[i]]
-                total = tr.log_odds_right + evidence
-                tr.log_odds_right = max(-self.cap, min(self.cap, total))
-                tr.centroid, tr.last_t = centroids[i], t
-            else:
-                tr = _Track(centroids[i], evidence, t)
-            current.append(tr)
-        self._tracks = current + [
-            tr for j, tr in enumerate(self._tracks) if j not in matched.values()
-        ]
-        return self._assign_sides(hands, current)
-
-    @staticmethod
-    def _assign_sides(hands: list[HandObservation], tracks: list[_Track]):
-        sides = ["right" if tr.log_odds_right >= 0 else "left" for tr in tracks]
-        if len(hands) == 2 and sides[0] == sides[1]:
-            weaker = min((0, 1), key=lambda k: abs(tracks[k].log_odds_right))
-            sides[weaker] = other_side(sides[weaker])
-        out = []
-        for hand, side in zip(hands[:2], sides, strict=False):
-            p_side = hand.confidence if hand.hand == side else 1.0 - hand.confidence
-            out.append(replace(hand, hand=side, confidence=p_side))
-        return tuple(out)
+    def observe(self, looked_for: int, found: int) -> None:
+        """Tell the schedule how many hands the landmarker that ran found."""
+        if looked_for != 2 or self.scan_every <= 0:
+            return
+        if found >= 2:
+            self.two_hand_mode, self._few = True, 0
+        elif self.two_hand_mode:
+            self._few += 1
+            if self._few >= self.settle:
+                self.two_hand_mode, self._few, self._since_scan = False, 0, 0
 
 
 class MediaPipeTracker:
@@ -181,6 +143,9 @@ class MediaPipeTracker:
             and landmarks are mapped back to unmirrored coordinates (x -> 1 - x).
         smooth_handedness: decide each followed hand's side from all its frames
             (``HandednessSmoother``) instead of frame by frame.
+        scan_every: with ``num_hands=2``, while only one hand is in view follow it with a
+            one-hand landmarker and look for a second hand every this many frames
+            (``ScanSchedule``); 0 always runs the two-hand landmarker.
 
     Raises:
         TrackerError: no model or MediaPipe failed to start.
@@ -194,6 +159,7 @@ class MediaPipeTracker:
         min_confidence: float = 0.5,
         flipped: bool = False,
         smooth_handedness: bool = True,
+        scan_every: int = 10,
         *,
         model: str | None = None,
     ) -> None:
@@ -205,10 +171,14 @@ class MediaPipeTracker:
         self.flipped = flipped
         self._smoother = HandednessSmoother() if smooth_handedness else None
         self._last_ts_ms = -1
-        self._warm = False
-        self._landmarker = self._create(min_confidence)
+        self._warm: set[int] = set()  # landmarkers past their first (chatty) call
+        self._schedule = ScanSchedule(scan_every)
+        # hands looked for -> landmarker; each keeps its own (increasing) timestamps
+        self._landmarkers = {num_hands: self._create(num_hands, min_confidence)}
+        if num_hands == 2 and scan_every > 0:
+            self._landmarkers[1] = self._create(1, min_confidence)
 
-    def _create(self, min_confidence: float):
+    def _create(self, num_hands: int, min_confidence: float):
         try:
             with _quiet_native_stderr():
                 from mediapipe.tasks.python import BaseOptions, vision
@@ -216,7 +186,7 @@ class MediaPipeTracker:
                 options = vision.HandLandmarkerOptions(
                     base_options=BaseOptions(model_asset_path=str(self.model_path)),
                     running_mode=vision.RunningMode.VIDEO,
-                    num_hands=self.num_hands,
+                    num_hands=num_hands,
                     min_hand_detection_confidence=min_confidence,
                     min_hand_presence_confidence=min_confidence,
                     min_tracking_confidence=min_confidence,
@@ -237,7 +207,7 @@ class MediaPipeTracker:
 
     def track(self, frame: Frame) -> TrackedFrame:
         """Hands in ``frame`` with anatomical sides (see ``flipped``)."""
-        if self._landmarker is None:
+        if not self._landmarkers:
             raise TrackerError("the hand tracker is closed")
         import cv2
         import mediapipe as mp
@@ -246,15 +216,20 @@ class MediaPipeTracker:
         rgb = cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB)
         image = mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb)
         ts_ms = self._timestamp_ms(frame.captured_at)
+        two = len(self._landmarkers) == 2
+        looked_for = self._schedule.hands_to_look_for() if two else self.num_hands
+        landmarker = self._landmarkers[looked_for]
         try:
-            if self._warm:
-                result = self._landmarker.detect_for_video(image, ts_ms)
-            else:  # the first call logs more native warnings
+            if looked_for in self._warm:
+                result = landmarker.detect_for_video(image, ts_ms)
+            else:  # a landmarker's first call logs more native warnings
                 with _quiet_native_stderr():
-                    result = self._landmarker.detect_for_video(image, ts_ms)
-                self._warm = True
+                    result = landmarker.detect_for_video(image, ts_ms)
+                self._warm.add(looked_for)
         except (RuntimeError, ValueError) as exc:
             raise TrackerError(f"hand tracking failed on frame {frame.index}: {exc}") from exc
+        if two:
+            self._schedule.observe(looked_for, len(result.handedness))
         return self._to_tracked(frame, result)
 
     def _to_tracked(self, frame: Frame, result) -> TrackedFrame:
@@ -276,15 +251,13 @@ class MediaPipeTracker:
         if self._smoother is not None:
             resolved = self._smoother.update(frame.captured_at, hands)
         else:
-            resolved = HandednessSmoother._assign_sides(
-                hands, [_Track(np.zeros(2), _log_odds_right(h), 0.0) for h in hands]
-            )
+            resolved = sides_without_memory(hands)
         return TrackedFrame(t=frame.captured_at, frame_index=frame.index, hands=resolved)
 
     def close(self) -> None:
-        if self._landmarker is not None:
-            self._landmarker.close()
-            self._landmarker = None
+        for landmarker in self._landmarkers.values():
+            landmarker.close()
+        self._landmarkers = {}
 
     def __enter__(self) -> MediaPipeTracker:
         return self
