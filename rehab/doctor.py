@@ -26,7 +26,7 @@ Status = Literal["ok", "warn", "fail"]
 # (distribution, what it is for); all are dependencies in pyproject.toml
 PACKAGES: tuple[tuple[str, str], ...] = (
     ("mediapipe", "hand tracking"),
-    ("opencv-contrib-python", "camera and video"),
+    ("opencv-contrib-python", "opencv-contrib-python: camera and video"),
     ("pygame", "display, sound, input"),
     ("numpy", "numbers"),
     ("pandas", "CSV export"),
@@ -109,12 +109,13 @@ def check_python() -> Check:
 def check_packages(version_of: Callable[[str], str]) -> list[Check]:
     checks = []
     for dist, purpose in PACKAGES:
+        label = "opencv" if dist.startswith("opencv") else dist
         try:
-            checks.append(Check(dist, "ok", f"{version_of(dist)} ({purpose})"))
+            checks.append(Check(label, "ok", f"{version_of(dist)} ({purpose})"))
         except metadata.PackageNotFoundError:
             checks.append(
                 Check(
-                    dist,
+                    label,
                     "fail",
                     f"not installed ({purpose})",
                     "pip install -e . (in the rehab folder)",
@@ -272,7 +273,16 @@ def check_sdl(start: Callable[[], tuple[str, str | None]] | None) -> list[Check]
         )
     else:
         checks.append(Check("display", "ok", f"SDL video driver '{video}'"))
-    if audio is None:
+    if audio in ("dummy", "disk"):
+        checks.append(
+            Check(
+                "audio",
+                "warn",
+                f"SDL audio driver '{audio}': cues will not be heard",
+                "unset SDL_AUDIODRIVER to hear the start and stop sounds",
+            )
+        )
+    elif audio is None:
         checks.append(
             Check(
                 "audio",
