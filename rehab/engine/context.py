@@ -157,9 +157,9 @@ class StepContext:
         """Draw ``scene``; returns the flip time. The first frame of each step is screenshot."""
         flip_t = self.devices.display.show(scene)
         self.last_scene = scene
-        if self._screenshot_name is not None:
-            self._take_screenshot(self._screenshot_name)
-            self._screenshot_names = []
+        for name in self._screenshot_names:
+            self._take_screenshot(name)
+        self._screenshot_names = []
         return flip_t
 
     def screenshot_next(self, suffix: str) -> None:
