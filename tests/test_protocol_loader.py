@@ -370,3 +370,10 @@ def test_readme_lists_every_problem_code():
     section = readme.split("## Protocol files", 1)[-1]
     missing = [code for code in CATALOGUE if f"| {code} |" not in section]
     assert not missing, f"README 'Protocol files' lacks codes {missing}"
+
+
+def test_text_that_yaml_reads_as_boolean_suggests_quotes(tmp_path, videos):
+    path = write(tmp_path, "name: Test\ndescription: yes\nsteps:\n  - rest: {duration_s: 5}\n")
+    (issue,) = check_protocol(path, videos)
+    assert (issue.code, issue.line) == ("P003", 2)
+    assert "quotes" in issue.hint and "'true'" in issue.hint

@@ -116,9 +116,18 @@ def _describe(
         return "P005", _range_message(kind, name, value, err), _range_hint(model, name)
     for prefix, words in _TYPE_WORDS.items():
         if kind.startswith(prefix):
-            hint = "write true or false, without quotes" if prefix == "bool" else None
+            hint = _type_hint(prefix, value)
             return "P003", f"{name} must be {words}, not {show(value)}", hint
     return "P003", f"{name}: {err['msg']}", None
+
+
+def _type_hint(prefix: str, value: Any) -> str | None:
+    if prefix == "bool":
+        return "write true or false, without quotes"
+    if prefix == "string" and isinstance(value, (bool, int, float)):
+        # YAML reads yes/no/on/off as booleans and digits as numbers
+        return f"put the text in quotes: '{show(value)}'"
+    return None
 
 
 def _literal(name: str, value: Any, err: Any) -> tuple[str, str, str | None]:
