@@ -376,4 +376,4 @@ def test_text_that_yaml_reads_as_boolean_suggests_quotes(tmp_path, videos):
     path = write(tmp_path, "name: Test\ndescription: yes\nsteps:\n  - rest: {duration_s: 5}\n")
     (issue,) = check_protocol(path, videos)
     assert (issue.code, issue.line) == ("P003", 2)
-    assert "quotes" in issue.hint and "'true'" in issue.hint
+    assert "quotes" in issue.hint and "not true" in issue.message

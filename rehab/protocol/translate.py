@@ -125,8 +125,7 @@ def _type_hint(prefix: str, value: Any) -> str | None:
     if prefix == "bool":
         return "write true or false, without quotes"
     if prefix == "string" and isinstance(value, (bool, int, float)):
-        # YAML reads yes/no/on/off as booleans and digits as numbers
-        return f"put the text in quotes: '{show(value)}'"
+        return "put the text in quotes (YAML reads yes/no/on/off as true/false, digits as numbers)"
     return None
 
 
