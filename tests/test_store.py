@@ -325,3 +325,26 @@ def test_newer_schema_is_refused(store):
         conn.execute(schema.schema_version.insert().values(version=LATEST + 1, applied=__import__("datetime").datetime(2030, 1, 1)))
     with pytest.raises(StoreError, match="newer than this rehab"):
         Store(store.data_dir)
+
+
+def test_damaged_database_reported(tmp_path):
+    d = tmp_path / "bad"
+    d.mkdir()
+    (d / "rehab.db").write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StoreError) as err:
+        Store(d)
+    assert "damaged" in err.value.message and str(d) in err.value.message
+
+
+def test_disk_full_during_a_session_is_a_clear_store_error(store):
+    w = store.writer()
+    w.begin(fake_info())
+    with store.engine.connect() as conn:
+        pages = conn.exec_driver_sql("PRAGMA page_count").scalar()
+    w._conn.exec_driver_sql(f"PRAGMA max_page_count={pages + 2}")  # a disk about to fill up
+    w._conn.commit()
+    with pytest.raises(StoreError) as err:
+        for _ in range(200):
+            w.trial(1, "open_close", "left", {"repetitions": 1}, hand_frames(60))
+    assert "full disk" in err.value.message and "free some disk space" in err.value.hint
+    w.event(Event(t=1.0, kind="still_writable"))  # the writer's connection is still usable

@@ -94,7 +94,7 @@ class Store:
             with owner_only_umask():
                 migrate(self.engine)
                 self._reap_interrupted()
-        except sa.exc.OperationalError as exc:
+        except sa.exc.DBAPIError as exc:  # OperationalError, or DatabaseError for a damaged file
             self.engine.dispose()
             raise _store_error(self.db_path, exc) from exc
         for suffix in ("", "-wal", "-shm"):
@@ -361,6 +361,9 @@ def _store_error(path: Path, exc: BaseException) -> StoreError:
         what, hint = "is read-only", "make it writable or choose another folder with --data DIR"
     elif "full" in text or getattr(exc, "errno", None) == 28:
         what, hint = "is on a full disk", "free some disk space or choose another folder with --data DIR"
+    elif "not a database" in text or "malformed" in text:
+        what = "is damaged or is not a rehab database"
+        hint = "restore it from a backup, or choose another folder with --data DIR"
     elif "locked" in text:
         what, hint = "is locked by another program", "close other rehab windows and try again"
     else:
