@@ -165,6 +165,12 @@ CASES = [
         "P018",
         4,
     ),
+    (
+        "reps-not-counted",
+        HEAD + "steps:\n  - execute:\n      task: reach_grasp\n      target_reps: 5\n",
+        "P021",
+        6,
+    ),
     ("clip-is-path", HEAD + "steps:\n  - observe: {clip: ../videos/open_close.mp4}\n", "P020", 4),
     (
         "nested-block",
@@ -377,3 +383,24 @@ def test_text_that_yaml_reads_as_boolean_suggests_quotes(tmp_path, videos):
     (issue,) = check_protocol(path, videos)
     assert (issue.code, issue.line) == ("P003", 2)
     assert "quotes" in issue.hint and "not true" in issue.message
+
+
+def test_counted_tasks_match_the_live_scorer():
+    """COUNTED_TASKS says which tasks can end by target_reps; the live scorer must agree."""
+    from rehab import synth
+    from rehab.protocol.models import COUNTED_TASKS, TASKS
+    from rehab.scoring.live import LiveScorer
+
+    motions = {
+        "open_close": synth.open_close_motion(cycles=3),
+        "finger_tap": synth.finger_tap_motion(duration_s=3.0),
+        "opposition": synth.opposition_motion(),
+        "reach_grasp": synth.reach_motion(),
+        "free": synth.free_motion(),
+    }
+    assert set(motions) == set(TASKS)
+    for task, states in motions.items():
+        scorer = LiveScorer(task, "right")
+        for frame in synth.to_frames(states, hand="right"):
+            scorer.update(frame)
+        assert (scorer.reps > 0) == (task in COUNTED_TASKS), (task, scorer.reps)

@@ -76,6 +76,11 @@ _KINDS = (
         "clip name is not a file name",
         "write only the file name of a clip inside the videos folder",
     ),
+    IssueKind(
+        "P021",
+        "repetitions not counted for this task",
+        "use duration_s: only open_close, finger_tap and opposition repetitions are counted live",
+    ),
 )
 
 CATALOGUE: dict[str, IssueKind] = {k.code: k for k in _KINDS}

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from rehab.errors import ProtocolError
 from rehab.paths import videos_dir_for
 from rehab.protocol.issues import Issue, make_issue
-from rehab.protocol.models import STEP_KINDS, Protocol
+from rehab.protocol.models import COUNTED_TASKS, STEP_KINDS, TASKS, Protocol
 from rehab.protocol.translate import did_you_mean, issues_from_validation, show
 from rehab.protocol.yamlpos import Located, Path_, parse
 
@@ -216,11 +216,26 @@ class _Checker:
                 "this execute step has neither target_reps nor duration_s, so it would never end",
                 on_key=True,
             )
+        if kind == "execute":
+            self._counted(settings, here)
         if kind == "observe":
             self._clip(settings.get("clip"), here + ("clip",))
         if kind == "execute" and settings.get("demonstration") is not None:
             self._clip(settings.get("demonstration"), here + ("demonstration",))
         return {"kind": kind, **settings}
+
+    def _counted(self, settings: dict[Any, Any], here: Path_) -> None:
+        """target_reps on a task whose repetitions are not counted live would never be reached."""
+        task = settings.get("task")
+        if settings.get("target_reps") is None or task not in TASKS or task in COUNTED_TASKS:
+            return
+        self._add(
+            "P021",
+            here + ("target_reps",),
+            f"{task} repetitions are not counted while the patient moves, "
+            "so target_reps would never be reached",
+            on_key=True,
+        )
 
     def _step_kind(self, item: Any, path: Path_) -> str | None:
         """The step's kind, or None after reporting why the entry is not a step."""

@@ -18,6 +18,9 @@ from pydantic_core import PydanticCustomError
 TASKS = ("open_close", "finger_tap", "opposition", "reach_grasp", "free")
 Task = Literal["open_close", "finger_tap", "opposition", "reach_grasp", "free"]
 HandChoice = Literal["affected", "unaffected", "both"]
+# Tasks whose repetitions the live scorer counts while the patient moves (rehab.scoring.live);
+# for the others an execute step can only end by time. A test keeps the two in step.
+COUNTED_TASKS = ("open_close", "finger_tap", "opposition")
 # YAML already has booleans (true/false); a quoted "yes" or a 1 is a mistake, not a boolean.
 YamlBool = Annotated[bool, Strict()]
 
