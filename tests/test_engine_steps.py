@@ -474,3 +474,29 @@ def test_a_trial_with_only_target_reps_still_ends(monkeypatch):
     r.session.run()
     assert step_duration(r.writer, 0) == pytest.approx(3.0 + 20.0)
     assert r.display.scenes("CameraScene")[0].seconds_left is None
+
+
+class _SlowDecodeClip(FakeClip):
+    """Each decode costs 20 ms of simulated time."""
+
+    def __init__(self, clock, *args):
+        super().__init__(*args)
+        self.clock = clock
+
+    def read(self):
+        self.clock.advance(0.02)
+        return super().read()
+
+
+def test_observe_decodes_ahead_so_flips_land_on_time():
+    r = rig(protocol({"kind": "observe", "clip": "slow.mp4"}), clips={})
+    clip = _SlowDecodeClip(r.clock, 60, 30.0)
+    r.clips.clips["slow.mp4"] = clip
+    r.session.run()
+    flips = [s.t for s in r.display.shown if type(s.scene).__name__ == "VideoScene"]
+    assert len(flips) == 60  # nothing dropped although each decode takes 60% of a frame
+    start = r.writer.of("step_started")[0].t
+    # frame 0 costs its decode; frame 1's decode starts only after frame 0 is shown; from then
+    # on each frame is decoded while waiting for it and shown exactly when due
+    assert flips[0] - start == pytest.approx(0.02)
+    assert np.allclose(np.array(flips[2:]) - start, np.arange(2, 60) / 30.0)

@@ -29,14 +29,27 @@ def _image(item: Any) -> np.ndarray | None:
 
 
 class _Cursor:
-    """Sequential reader that knows which frame it is at and skips cheaply."""
+    """Sequential reader that knows which frame it is at, skips cheaply and can decode the
+    next frame ahead of time (while waiting for it to be due), off the draw's critical path."""
 
     def __init__(self, clip: Any) -> None:
         self.clip = clip
         self.next_index = 0
+        self.ahead: tuple[int, np.ndarray | None] | None = None
         clip.seek(0)
 
+    def prefetch(self, index: int) -> None:
+        if self.ahead is None and index == self.next_index:
+            self.ahead = (index, self._decode(index))
+
     def read(self, index: int) -> np.ndarray | None:
+        if self.ahead is not None:
+            ahead, self.ahead = self.ahead, None
+            if ahead[0] == index:
+                return ahead[1]
+        return self._decode(index)
+
+    def _decode(self, index: int) -> np.ndarray | None:
         if index < self.next_index:
             self.clip.seek(index)
             self.next_index = index
@@ -90,7 +103,9 @@ class _Player:
             if due >= self.total:
                 self.dropped += self.total - 1 - shown  # frames we were too late for at the end
                 break
-            if due <= shown:  # the current frame is still on time: sleep until the next is due
+            if due <= shown:  # on time: decode the next frame, then sleep until it is due
+                if shown + 1 < self.total:
+                    cursor.prefetch(shown + 1)
                 ctx.sleep_active_until(start + (shown + 1) / self.rate)
                 continue
             image = cursor.read(due)
