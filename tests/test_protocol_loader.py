@@ -404,3 +404,19 @@ def test_counted_tasks_match_the_live_scorer():
         for frame in synth.to_frames(states, hand="right"):
             scorer.update(frame)
         assert (scorer.reps > 0) == (task in COUNTED_TASKS), (task, scorer.reps)
+
+
+def test_demonstration_must_show_the_step_task(tmp_path, videos):
+    (videos / "open_close.yaml").write_text(
+        "task: finger_tap\nhand: right\nfps: 30.0\nduration_s: 1.0\nframes: 30\n"
+        "source: test\ndate: 2026-01-01\n"
+    )
+    text = HEAD + (
+        "steps:\n"
+        "  - execute: {task: finger_tap, duration_s: 5, demonstration: open_close.mp4}\n"
+        "  - execute:\n      task: open_close\n      duration_s: 5\n"
+        "      demonstration: open_close.mp4\n"
+    )
+    issues = check_protocol(write(tmp_path, text), videos)
+    assert [(i.code, i.line) for i in issues] == [("P022", 9)]
+    assert "shows finger_tap" in issues[0].message

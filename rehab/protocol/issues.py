@@ -81,6 +81,11 @@ _KINDS = (
         "repetitions not counted for this task",
         "use duration_s: only open_close, finger_tap and opposition repetitions are counted live",
     ),
+    IssueKind(
+        "P022",
+        "demonstration shows another task",
+        "use a clip of the same movement as the step's task (rehab clips lists them)",
+    ),
 )
 
 CATALOGUE: dict[str, IssueKind] = {k.code: k for k in _KINDS}

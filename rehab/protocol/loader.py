@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import importlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -221,7 +222,8 @@ class _Checker:
         if kind == "observe":
             self._clip(settings.get("clip"), here + ("clip",))
         if kind == "execute" and settings.get("demonstration") is not None:
-            self._clip(settings.get("demonstration"), here + ("demonstration",))
+            if self._clip(settings.get("demonstration"), here + ("demonstration",)):
+                self._same_task(settings, here + ("demonstration",))
         return {"kind": kind, **settings}
 
     def _counted(self, settings: dict[Any, Any], here: Path_) -> None:
@@ -295,9 +297,22 @@ class _Checker:
             return None
         return str(named[0])
 
-    def _clip(self, name: Any, path: Path_) -> None:
+    def _same_task(self, settings: dict[Any, Any], path: Path_) -> None:
+        """A demonstration is the reference movement: it must show the step's task."""
+        task, clip = settings.get("task"), settings["demonstration"]
+        shown = _clip_task(self.videos_dir, clip)
+        if task not in TASKS or task == "free" or shown is None or shown == task:
+            return
+        self._add(
+            "P022",
+            path,
+            f"demonstration '{clip}' shows {shown}, but this step's task is {task}",
+        )
+
+    def _clip(self, name: Any, path: Path_) -> bool:
+        """True when the clip is there; else reports why not."""
         if not isinstance(name, str) or not name:
-            return  # pydantic reports the wrong type or the empty name
+            return False  # pydantic reports the wrong type or the empty name
         if Path(name).name != name or name in (".", ".."):
             self._add(
                 "P020",
@@ -305,14 +320,15 @@ class _Checker:
                 f"clip {show(name)} is a path",
                 f"copy the clip into {self.videos_dir} and write only its file name",
             )
-            return
+            return False
         if (self.videos_dir / name).is_file():
-            return
+            return True
         hint = f"put {name} into {self.videos_dir}"
         guess = _closest_clip(name, self.videos_dir)
         if guess:
             hint = f"did you mean '{guess}'? or {hint}"
         self._add("P008", path, f"clip '{name}' not found in {self.videos_dir}", hint)
+        return False
 
     def check_safety(self, protocol: Protocol) -> None:
         counts = {"pain": 0, "fatigue": 0}
@@ -334,6 +350,15 @@ class _Checker:
                     f"add a rate step with `- scale: {scale}` or remove {rule}",
                     on_key=True,
                 )
+
+
+def _clip_task(videos_dir: Path, name: str) -> str | None:
+    """The task a clip's sidecar says it shows; None when there is no readable sidecar."""
+    try:
+        library = importlib.import_module("rehab.clips.library")
+        return str(library.ClipLibrary(videos_dir).get(name).task)
+    except Exception:  # no or broken sidecar: `rehab clips check` reports that, not us
+        return None
 
 
 def _closest_clip(name: str, videos_dir: Path) -> str | None:
