@@ -418,5 +418,5 @@ def test_demonstration_must_show_the_step_task(tmp_path, videos):
         "      demonstration: open_close.mp4\n"
     )
     issues = check_protocol(write(tmp_path, text), videos)
-    assert [(i.code, i.line) for i in issues] == [("P022", 9)]
+    assert [(i.code, i.line) for i in issues] == [("P022", 8)]
     assert "shows finger_tap" in issues[0].message
