@@ -110,20 +110,31 @@ def test_two_hands_with_the_same_label_are_separated():
     assert b.confidence == pytest.approx(0.4)  # 1 - p: the label's probability for the other side
 
 
-def test_scan_schedule_follows_one_hand_cheaply_and_scans_for_a_second():
+def _run_schedule(sched: ScanSchedule, hands_in_view: list[int], one_hand_lag: int = 0):
+    """Plans and choices for a scene with ``hands_in_view[i]`` hands; the one-hand landmarker
+    needs ``one_hand_lag`` frames to catch a hand after it first runs."""
+    plans, used, one_runs = [], [], 0
+    for n in hands_in_view:
+        plan = sched.plan()
+        if 1 in plan:
+            one_runs += 1
+        found = {k: min(k, n) if k == 2 or one_runs > one_hand_lag else 0 for k in plan}
+        plans.append(plan)
+        used.append(sched.choose(found))
+    return plans, used
+
+
+def test_scan_schedule_hands_over_to_one_hand_and_scans_for_a_second():
     sched = ScanSchedule(scan_every=4, settle=3)
-    looked = []
-    for found in [1, 1, 1] + [1] * 8:  # one hand in view
-        n = sched.hands_to_look_for()
-        looked.append(n)
-        sched.observe(n, found)
-    assert looked == [2, 2, 2] + [1, 1, 1, 2, 1, 1, 1, 2]
-    sched.observe(2, 2)  # a scan found two hands: back to the two-hand landmarker
-    assert [sched.hands_to_look_for() for _ in range(5)] == [2] * 5
+    plans, used = _run_schedule(sched, [1] * 13, one_hand_lag=1)
+    assert plans == [(2,)] * 3 + [(2, 1)] * 2 + [(1,)] * 3 + [(1, 2)] + [(1,)] * 3 + [(1, 2)]
+    # The two-hand result is used until the one-hand landmarker has caught the hand.
+    assert used == [2] * 5 + [1] * 8
+    plans, used = _run_schedule(sched, [2] * 5)  # a second hand enters
+    assert plans[:4] == [(1,)] * 3 + [(1, 2)]  # found by the next scan ...
+    assert used == [1] * 3 + [2, 2] and sched.mode == "two"  # ... which takes over
     always = ScanSchedule(scan_every=0)
-    for _ in range(20):
-        always.observe(2, 1)
-    assert always.hands_to_look_for() == 2
+    assert _run_schedule(always, [1] * 30)[0] == [(2,)] * 30
 
 
 # ---------------------------------------------------------------- async and pipelined

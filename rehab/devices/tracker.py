@@ -95,40 +95,51 @@ class ScanSchedule:
     """When a two-hand tracker may run MediaPipe with ``num_hands=1`` instead (about 2x faster).
 
     With ``num_hands=2`` and one hand in view, MediaPipe runs its palm detector on *every*
-    frame looking for the second hand (27 vs 12 CPU ms/frame on hand_reach_open.mp4). So once
-    fewer than two hands were seen for ``settle`` frames in a row, the one-hand landmarker
-    follows the hand and the two-hand landmarker looks for a second hand every
-    ``scan_every``-th frame; as soon as it finds two, it takes over on every frame again.
+    frame looking for the second hand (27 vs 12 CPU ms/frame on hand_reach_open.mp4). So after
+    ``settle`` frames in a row with fewer than two hands, the one-hand landmarker is started
+    alongside ("handoff") until it has caught the hand(s) too, then follows alone ("one"),
+    while every ``scan_every``-th frame the two-hand landmarker also looks for a second hand.
+    When that scan finds two, the two-hand landmarker takes over on every frame ("two").
     A second hand entering the view is therefore picked up within ``scan_every`` frames.
+    Landmarkers are named by the number of hands they look for (1 or 2).
     """
 
     def __init__(self, scan_every: int = 10, settle: int = 15) -> None:
         self.scan_every = scan_every
         self.settle = settle
-        self.two_hand_mode = True  # start by looking for every hand
+        self.mode = "two"  # "two" | "handoff" | "one"
         self._few = 0  # consecutive two-hand frames with fewer than two hands
         self._since_scan = 0
 
-    def hands_to_look_for(self) -> int:
-        """1 or 2: which landmarker runs on the next frame."""
-        if self.two_hand_mode or self.scan_every <= 0:
-            return 2
+    def plan(self) -> tuple[int, ...]:
+        """The landmarkers to run on the next frame."""
+        if self.scan_every <= 0 or self.mode == "two":
+            return (2,)
+        if self.mode == "handoff":
+            return (2, 1)
         self._since_scan += 1
         if self._since_scan >= self.scan_every:
             self._since_scan = 0
-            return 2
-        return 1
+            return (1, 2)
+        return (1,)
 
-    def observe(self, looked_for: int, found: int) -> None:
-        """Tell the schedule how many hands the landmarker that ran found."""
-        if looked_for != 2 or self.scan_every <= 0:
-            return
-        if found >= 2:
-            self.two_hand_mode, self._few = True, 0
-        elif self.two_hand_mode:
+    def choose(self, found: dict[int, int]) -> int:
+        """Given the hands each planned landmarker found, the one whose result to use."""
+        if self.scan_every <= 0:
+            return 2
+        if found.get(2, 0) >= 2:
+            self.mode, self._few = "two", 0
+            return 2
+        if self.mode == "two":
             self._few += 1
             if self._few >= self.settle:
-                self.two_hand_mode, self._few, self._since_scan = False, 0, 0
+                self.mode = "handoff"
+            return 2
+        if self.mode == "handoff":
+            if found[1] >= found[2]:  # the one-hand landmarker has caught up
+                self.mode, self._few, self._since_scan = "one", 0, 0
+            return 2
+        return 1
 
 
 class MediaPipeTracker:
@@ -216,21 +227,25 @@ class MediaPipeTracker:
         rgb = cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB)
         image = mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb)
         ts_ms = self._timestamp_ms(frame.captured_at)
-        two = len(self._landmarkers) == 2
-        looked_for = self._schedule.hands_to_look_for() if two else self.num_hands
+        if len(self._landmarkers) == 2:
+            found = {n: self._detect(n, image, ts_ms, frame.index) for n in self._schedule.plan()}
+            use = self._schedule.choose({n: len(r.handedness) for n, r in found.items()})
+            result = found[use]
+        else:
+            result = self._detect(self.num_hands, image, ts_ms, frame.index)
+        return self._to_tracked(frame, result)
+
+    def _detect(self, looked_for: int, image, ts_ms: int, frame_index: int):
         landmarker = self._landmarkers[looked_for]
         try:
             if looked_for in self._warm:
+                return landmarker.detect_for_video(image, ts_ms)
+            with _quiet_native_stderr():  # a landmarker's first call logs native warnings
                 result = landmarker.detect_for_video(image, ts_ms)
-            else:  # a landmarker's first call logs more native warnings
-                with _quiet_native_stderr():
-                    result = landmarker.detect_for_video(image, ts_ms)
-                self._warm.add(looked_for)
+            self._warm.add(looked_for)
+            return result
         except (RuntimeError, ValueError) as exc:
-            raise TrackerError(f"hand tracking failed on frame {frame.index}: {exc}") from exc
-        if two:
-            self._schedule.observe(looked_for, len(result.handedness))
-        return self._to_tracked(frame, result)
+            raise TrackerError(f"hand tracking failed on frame {frame_index}: {exc}") from exc
 
     def _to_tracked(self, frame: Frame, result) -> TrackedFrame:
         hands = []
