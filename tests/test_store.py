@@ -348,3 +348,26 @@ def test_disk_full_during_a_session_is_a_clear_store_error(store):
             w.trial(1, "open_close", "left", {"repetitions": 1}, hand_frames(60))
     assert "full disk" in err.value.message and "free some disk space" in err.value.hint
     w.event(Event(t=1.0, kind="still_writable"))  # the writer's connection is still usable
+
+
+def test_read_only_filesystem_reported(tmp_path):
+    """A data folder on a read-only mount (root only: needs mount; others use the chmod tests)."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to make a read-only bind mount")
+    src, ro = tmp_path / "src", tmp_path / "ro"
+    ro.mkdir()
+    Store(src).close()
+    mounted = subprocess.run(["mount", "--bind", str(src), str(ro)], capture_output=True).returncode == 0
+    if not mounted:
+        pytest.skip("mount is not permitted here")
+    try:
+        if subprocess.run(["mount", "-o", "remount,bind,ro", str(ro)], capture_output=True).returncode:
+            pytest.skip("read-only remount is not permitted here")
+        with pytest.raises(StoreError) as err:
+            Store(ro).check_writable()
+        assert str(ro) in err.value.message and "read-only" in err.value.message
+        assert "--data" in err.value.hint
+        with pytest.raises(StoreError, match="cannot create the data folder"):
+            Store(ro / "sub")
+    finally:
+        subprocess.run(["umount", str(ro)], capture_output=True)

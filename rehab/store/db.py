@@ -355,9 +355,18 @@ def _read_protocol_file(path: Path) -> tuple[str, str, str]:
     return name, text, hashlib.sha256(raw).hexdigest()
 
 
+def _read_only_folder(path: Path) -> bool:
+    folder = path if path.is_dir() else path.parent
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY) or not os.access(folder, os.W_OK)
+    except OSError:
+        return False
+
+
 def _store_error(path: Path, exc: BaseException) -> StoreError:
     text = str(getattr(exc, "orig", None) or exc).lower()
-    if "readonly" in text or "read-only" in text or isinstance(exc, PermissionError):
+    read_only = "readonly" in text or "read-only" in text or isinstance(exc, PermissionError)
+    if read_only or ("unable to open" in text and _read_only_folder(path)):
         what, hint = "is read-only", "make it writable or choose another folder with --data DIR"
     elif "full" in text or getattr(exc, "errno", None) == 28:
         what, hint = "is on a full disk", "free some disk space or choose another folder with --data DIR"
