@@ -88,9 +88,12 @@ def patients_list(data_dir: Path | None) -> None:
 def assign(patient_id: str, protocol: Path, per_week: int, data_dir: Path | None) -> None:
     """Assign a protocol to a patient, N sessions a week (replaces their earlier one).
 
+    PROTOCOL is a protocol file, or the name of a shipped one (home_session).
+
     \b
-    Example:
+    Examples:
       rehab assign P001 protocols/home_session.yaml --per-week 5
+      rehab assign P002 home_session --per-week 3
     """
     with _store(data_dir) as store:
         a = store.assign(patient_id, protocol, per_week)

@@ -227,6 +227,9 @@ class Store:
         if not 1 <= per_week <= 21:
             raise StoreError(f"--per-week must be between 1 and 21, not {per_week}")
         path = Path(protocol_path)
+        shipped = paths.shipped_protocols_dir() / f"{path.name.removesuffix('.yaml')}.yaml"
+        if not path.exists() and path.parent == Path(".") and shipped.is_file():
+            path = shipped  # a shipped protocol by name: "home_session"
         name, text, sha = _read_protocol_file(path)
         self.save_protocol(name, text, sha)
         a = Assignment(patient_id, name, sha, str(path.resolve()), per_week, from_date or date.today())
