@@ -24,6 +24,15 @@ from rehab.paths import data_dir as default_data_dir
 DEMO_PATIENT = "DEMO"
 POLL_S = 0.05
 CRASH_MESSAGE_S = 8.0  # how long the "session stopped" screen stays up without a key
+# --fast: simulated time moves in steps of this size, so clips are shown at 4 frames per
+# simulated second (skipped frames are neither decoded twice nor drawn). Camera steps are
+# unaffected: a file camera's every frame is still read and tracked.
+FAST_STEP_S = 0.25
+
+
+def make_clock(fast: bool) -> Clock:
+    """The session clock: real monotonic time, or simulated time for ``--fast``."""
+    return SimulatedClock(step_s=FAST_STEP_S) if fast else MonotonicClock()
 
 
 @dataclass
@@ -101,7 +110,7 @@ def run_session(req: RunRequest, display: Display | None = None, clock: Clock | 
         store.check_writable()
         patient = _patient(store, req)
         loaded = load_protocol_file(req.protocol_path)
-        clock = clock or (SimulatedClock() if req.fast else MonotonicClock())
+        clock = clock or make_clock(req.fast)
         devices = _build_devices(req, loaded, store, patient, clock, display, opened)
         resume = _resume_choice(req, store, patient.id, loaded, devices.display, clock)
         session = _new_session(req, loaded, devices, patient, *(resume or (None, 0)))
@@ -123,7 +132,7 @@ def run_home(req: RunRequest, display: Display | None = None):
 
     with Store(req.data_dir) as store:
         plan = home_plan(store, req.patient_id)
-    clock: Clock = SimulatedClock() if req.fast else MonotonicClock()
+    clock = make_clock(req.fast)
     own = display is None
     if display is None:
         from rehab.devices.display import PygameDisplay
@@ -213,7 +222,8 @@ def _build_devices(req, loaded, store, patient, clock, display, opened):
 
     return Devices(clock=clock, display=display, audio=audio,
                    writer=_GuardedWriter(store.writer()), camera=camera, tracker=tracker,
-                   clips=ClipSource(videos), clip_info=clip_info, history=history)
+                   clips=ClipSource(videos, cache_frames=req.fast), clip_info=clip_info,
+                   history=history)
 
 
 class OpenOnceCamera:

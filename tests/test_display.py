@@ -249,3 +249,33 @@ def test_clip_source_finds_clips_by_name(clip_file):
     (clip_file.parent / "broken.mp4").write_bytes(b"not a video")
     with pytest.raises(ClipError):
         src.check("broken.mp4")
+
+
+def test_simulated_clock_steps_land_on_the_grid():
+    c = SimulatedClock(step_s=0.25)
+    c.sleep_until(0.01)
+    assert c.now() == 0.25
+    c.sleep_until(0.5)
+    assert c.now() == 0.5  # a target on the grid is not pushed further
+    c.sleep_until(0.2)
+    assert c.now() == 0.5
+
+
+def test_cached_clip_decodes_each_frame_once(clip_file):
+    from rehab.devices.video import CachedClip
+
+    with OpenCVClip(clip_file) as seq:
+        frames = [seq.read() for _ in range(40)]
+    clip = CachedClip(OpenCVClip(clip_file))
+    for _ in range(3):  # three repetitions showing every 4th frame
+        clip.seek(0)
+        for i in range(40):
+            if i % 4:
+                assert clip.grab()
+            else:
+                assert np.array_equal(clip.read(), frames[i])
+        assert clip.read() is None
+    assert clip.decoded == 10
+    clip.close()
+    with ClipSource(clip_file.parent, cache_frames=True).open(clip_file.name) as cached:
+        assert isinstance(cached, CachedClip)

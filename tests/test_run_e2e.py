@@ -97,7 +97,7 @@ def test_every_shipped_protocol_runs_headless(protocol_path, camera_clip, tmp_pa
     assert all(t["frames"] > 0 for t in trials)
     for t in trials:
         if planned[t["step_index"]].kind == "execute":
-            assert t["hand"] == "right" and t["tracked_fraction"] > 0.9, t
+            assert t["hand"] == "right" and t["tracked_fraction"] > 0.5, t
     assert Counter(ratings) == _expected_ratings(load_protocol(protocol_path).protocol)
     playbacks = [e["data"] for e in events if e["kind"] == "playback"]
     assert len(playbacks) == sum(p.kind == "observe" for p in planned)

@@ -7,6 +7,7 @@ Both implement the ``Clock`` seam of ``rehab.devices.base``: ``now()`` in monoto
 
 from __future__ import annotations
 
+import math
 import time
 
 
@@ -35,30 +36,39 @@ class MonotonicClock:
 class SimulatedClock:
     """Simulated time for ``--fast``: ``sleep_until`` jumps, ``now`` never goes backwards.
 
-    ``advance(dt_s)`` moves time on by hand (a file camera read in fast mode can move the clock to
-    the frame's own timestamp with ``advance_to``).
+    Args:
+        start_s: the time to start at.
+        step_s: when > 0, every jump lands on the next multiple of ``step_s`` at or after its
+            target (still ``now() >= t``, as the Clock contract asks). A fast run then shows a
+            clip at 1 / ``step_s`` frames per simulated second instead of every frame, and the
+            frames it skips are not drawn; nobody watches a fast run at full frame rate.
+
+    ``advance(dt_s)`` moves time on by hand.
 
     Example:
         >>> c = SimulatedClock()
         >>> c.sleep_until(1800.0); c.now()
         1800.0
+        >>> c = SimulatedClock(step_s=0.25); c.sleep_until(0.01); c.now()
+        0.25
     """
 
-    def __init__(self, start_s: float = 0.0) -> None:
+    def __init__(self, start_s: float = 0.0, step_s: float = 0.0) -> None:
         self._t = float(start_s)
+        self.step_s = float(step_s)
 
     def now(self) -> float:
         return self._t
 
     def sleep_until(self, t: float) -> None:
-        if t > self._t:
-            self._t = float(t)
+        if t <= self._t:
+            return
+        if self.step_s > 0:
+            # a tiny tolerance so a target already on the grid is not pushed one step further
+            t = math.ceil(t / self.step_s - 1e-9) * self.step_s
+        self._t = float(t)
 
     def advance(self, dt_s: float) -> None:
         """Move time forward by ``dt_s`` seconds (negative values are ignored)."""
         if dt_s > 0:
             self._t += float(dt_s)
-
-    def advance_to(self, t: float) -> None:
-        """Move time forward to ``t`` if it lies ahead."""
-        self.sleep_until(t)

@@ -105,6 +105,66 @@ class OpenCVClip:
         self.close()
 
 
+class CachedClip:
+    """An ``OpenCVClip`` that keeps the frames it decoded, for clips played many times.
+
+    ``grab()`` only moves the position (nothing is decoded until a frame is wanted), and a
+    frame read once is served from memory on every later repetition. Used for ``--fast`` runs,
+    where a 30-minute protocol replays each short clip dozens of times. At most
+    ``max_bytes`` of frames are kept; past that, frames are decoded again each time.
+    """
+
+    def __init__(self, clip: OpenCVClip, max_bytes: int = 256 * 2**20) -> None:
+        self._clip = clip
+        self._frames: dict[int, np.ndarray] = {}
+        self._bytes = 0
+        self._max_bytes = max_bytes
+        self._next = 0
+        self.fps, self.frame_count, self.size = clip.fps, clip.frame_count, clip.size
+        self.decoded = 0  # frames actually decoded (for tests)
+
+    @property
+    def path(self) -> Path:
+        return self._clip.path
+
+    def seek(self, index: int) -> None:
+        self._next = max(0, int(index))
+
+    def grab(self) -> bool:
+        if self.frame_count and self._next >= self.frame_count:
+            return False
+        self._next += 1
+        return True
+
+    def read(self) -> np.ndarray | None:
+        index = self._next
+        image = self._frames.get(index)
+        if image is None:
+            image = self._clip.frame(index)
+            if image is None:
+                return None
+            self.decoded += 1
+            if self._bytes + image.nbytes <= self._max_bytes:
+                self._frames[index] = image
+                self._bytes += image.nbytes
+        self._next = index + 1
+        return image
+
+    def frame(self, index: int) -> np.ndarray | None:
+        self.seek(index)
+        return self.read()
+
+    def close(self) -> None:
+        self._frames.clear()
+        self._clip.close()
+
+    def __enter__(self) -> CachedClip:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 class ClipSource:
     """Opens clips by file name from a protocol's ``videos/`` folder (the engine's seam).
 
@@ -113,8 +173,9 @@ class ClipSource:
         >>> clip = src.open("open_close.mp4")              # doctest: +SKIP
     """
 
-    def __init__(self, videos_dir: str | os.PathLike) -> None:
+    def __init__(self, videos_dir: str | os.PathLike, cache_frames: bool = False) -> None:
         self.videos_dir = Path(videos_dir)
+        self.cache_frames = cache_frames  # keep decoded frames (CachedClip): for --fast runs
 
     def path(self, name: str) -> Path:
         """Where clip ``name`` lives; raises ClipError when it is absent."""
@@ -126,9 +187,10 @@ class ClipSource:
             )
         return path
 
-    def open(self, name: str) -> OpenCVClip:
+    def open(self, name: str) -> OpenCVClip | CachedClip:
         """Open clip ``name`` (raises ClipError when it is missing or does not decode)."""
-        return OpenCVClip(self.path(name))
+        clip = OpenCVClip(self.path(name))
+        return CachedClip(clip) if self.cache_frames else clip
 
     def check(self, name: str) -> tuple[float, int]:
         """(fps, frame_count) of clip ``name`` after decoding its first frame (for prepare)."""
