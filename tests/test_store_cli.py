@@ -26,10 +26,12 @@ def test_patients_assign_sessions_export_review(tmp_path, monkeypatch):
     assert r.exit_code == 1 and "already exists" in r.output
     r = run("patients", "add", "Jane Doe", "--affected", "left", "--data", data)
     assert r.exit_code == 1 and "pseudonymous" in r.output and "Traceback" not in r.output
-    proto = tmp_path / "p.yaml"
-    proto.write_text("name: fake home session\ndescription: d\nsteps: []\n")
-    r = run("assign", "P001", str(proto), "--per-week", "4", "--data", data)
-    assert r.exit_code == 0 and "4x per week" in r.output
+    bad = tmp_path / "p.yaml"
+    bad.write_text("name: broken\ndescription: d\nsteps: []\n")
+    r = run("assign", "P001", str(bad), "--per-week", "4", "--data", data)
+    assert r.exit_code != 0 and "p.yaml" in r.output and "Traceback" not in r.output
+    r = run("assign", "P001", "demo", "--per-week", "4", "--data", data)  # shipped, by name
+    assert r.exit_code == 0 and "Demo" in r.output and "4x per week" in r.output
     monkeypatch.setenv("REHAB_DATA", data)  # the env var works as well as --data
     out = tmp_path / "empty.csv"
     r = run("export", "--patient", "P001", "--out", str(out))

@@ -95,8 +95,14 @@ def assign(patient_id: str, protocol: Path, per_week: int, data_dir: Path | None
       rehab assign P001 protocols/home_session.yaml --per-week 5
       rehab assign P002 home_session --per-week 3
     """
+    from rehab.protocol.loader import load_protocol
+    from rehab.store.db import resolve_protocol_path
+
+    path = resolve_protocol_path(protocol)
+    if path.is_file():
+        load_protocol(path)  # never assign a protocol that cannot run (ProtocolError lists why)
     with _store(data_dir) as store:
-        a = store.assign(patient_id, protocol, per_week)
+        a = store.assign(patient_id, path, per_week)
         click.echo(f"{patient_id}: {a.protocol_name} {a.per_week}x per week from {a.from_date} "
                    f"(sha256 {a.protocol_sha256[:12]})")
 

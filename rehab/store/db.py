@@ -226,10 +226,7 @@ class Store:
         self.require_patient(patient_id)
         if not 1 <= per_week <= 21:
             raise StoreError(f"--per-week must be between 1 and 21, not {per_week}")
-        path = Path(protocol_path)
-        shipped = paths.shipped_protocols_dir() / f"{path.name.removesuffix('.yaml')}.yaml"
-        if not path.exists() and path.parent == Path(".") and shipped.is_file():
-            path = shipped  # a shipped protocol by name: "home_session"
+        path = resolve_protocol_path(protocol_path)
         name, text, sha = _read_protocol_file(path)
         self.save_protocol(name, text, sha)
         a = Assignment(patient_id, name, sha, str(path.resolve()), per_week, from_date or date.today())
@@ -337,6 +334,15 @@ def owner_alive(owner: str) -> bool:
     except PermissionError:
         return True
     return ticks == "?" or _start_ticks(pid) in (ticks, "?")
+
+
+def resolve_protocol_path(protocol: str | os.PathLike) -> Path:
+    """A protocol file path, or the name of a shipped protocol ("home_session")."""
+    path = Path(protocol)
+    shipped = paths.shipped_protocols_dir() / f"{path.name.removesuffix('.yaml')}.yaml"
+    if not path.exists() and path.parent == Path(".") and shipped.is_file():
+        return shipped
+    return path
 
 
 def _read_protocol_file(path: Path) -> tuple[str, str, str]:
