@@ -288,7 +288,7 @@ def test_column_points_at_the_value(tmp_path, videos):
         "steps: [1, 2, null]\nname: x\ndescription: y\n",
         "defaults: 3\nsafety: [1]\nsteps: [{rest: {duration_s: 1}}]\nname: 1\ndescription: 2\n",
         "a: &x [*x]\n",
-        "a: " + "[" * 3000 + "]" * 3000 + "\n",
+        "a: " + "[" * 1500 + "]" * 1500 + "\n",
         "a: " + "[" * 400 + "]" * 400 + "\n",
         "\ufeffname: x\r\ndescription: y\r\nsteps: 1\r\n",
         "? [a, b]\n: c\n",
@@ -392,8 +392,8 @@ def test_counted_tasks_match_the_live_scorer():
     from rehab.scoring.live import LiveScorer
 
     motions = {
-        "open_close": synth.open_close_motion(cycles=3),
-        "finger_tap": synth.finger_tap_motion(duration_s=3.0),
+        "open_close": synth.open_close_motion(cycles=2, freq_hz=1.0, rest_s=0.3),
+        "finger_tap": synth.finger_tap_motion(duration_s=1.5),
         "opposition": synth.opposition_motion(),
         "reach_grasp": synth.reach_motion(),
         "free": synth.free_motion(),
