@@ -420,3 +420,18 @@ def test_demonstration_must_show_the_step_task(tmp_path, videos):
     issues = check_protocol(write(tmp_path, text), videos)
     assert [(i.code, i.line) for i in issues] == [("P022", 8)]
     assert "shows finger_tap" in issues[0].message
+
+
+def test_readme_examples_are_valid(tmp_path, videos):
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Protocol files", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```yaml\n(.*?)```", section, flags=re.S)
+    full = [b for b in blocks if b.startswith("name:")]
+    assert full, "the Protocol files section shows a whole protocol"
+    for i, block in enumerate(full):
+        issues = check_protocol(write(tmp_path, block, f"readme{i}.yaml"), videos)
+        assert issues == [], "\n".join(map(str, issues))
+    # the custom-scale snippet is a rate step: wrap it into a protocol
+    snippet = next(b for b in blocks if "scale: custom" in b)
+    wrapped = HEAD + "steps:\n" + snippet
+    assert check_protocol(write(tmp_path, wrapped, "custom.yaml"), videos) == []
