@@ -70,7 +70,6 @@ def tab_issues(text: str, file: str) -> list[Issue]:
 def parse(text: str, file: str) -> tuple[Located | None, list[Issue]]:
     """Parse ``text``; return the located data (None if unusable) and every problem found."""
     issues = tab_issues(text, file)
-    tab_lines = {i.line for i in issues}
     try:
         loader = yaml.SafeLoader(text)
         try:
@@ -78,37 +77,17 @@ def parse(text: str, file: str) -> tuple[Located | None, list[Issue]]:
         finally:
             loader.dispose()
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        if (
-            "end" in str(exc.problem)
-            and "stream" in str(exc.problem)
-            and exc.context_mark is not None
-        ):
-            mark = exc.context_mark  # the file ended inside something: point at where it began
-        where = _pos(mark) if mark is not None else Pos(1, 1)
+        syntax = _syntax_issue(exc, file)
         # A tab in indentation makes the scanner fail too; one report of it is enough.
-        if where.line not in tab_lines:
-            problem = exc.problem or exc.context or "cannot parse"
-            issues.append(
-                make_issue(
-                    "P001",
-                    file,
-                    where.line,
-                    where.col,
-                    f"YAML syntax error: {problem}",
-                    syntax_hint(problem),
-                )
-            )
+        if syntax.line not in {i.line for i in issues}:
+            issues.append(syntax)
         return None, issues
     except yaml.YAMLError as exc:
-        issues.append(make_issue("P001", file, 1, 1, f"YAML syntax error: {exc}"))
-        return None, issues
+        return None, issues + [make_issue("P001", file, 1, 1, f"YAML syntax error: {exc}")]
     except RecursionError:
-        issues.append(_too_deep(file))
-        return None, issues
+        return None, issues + [_too_deep(file)]
     if root is None:
-        issues.append(make_issue("P014", file, 1, 1, "the file is empty"))
-        return None, issues
+        return None, issues + [make_issue("P014", file, 1, 1, "the file is empty")]
     builder = _Builder(file)
     located = Located(data=None)
     try:
@@ -116,6 +95,16 @@ def parse(text: str, file: str) -> tuple[Located | None, list[Issue]]:
     except RecursionError:
         return None, issues + [_too_deep(file)]
     return located, issues + builder.issues
+
+
+def _syntax_issue(exc: yaml.MarkedYAMLError, file: str) -> Issue:
+    mark = exc.problem_mark or exc.context_mark
+    problem = exc.problem or exc.context or "cannot parse"
+    if "end" in problem and "stream" in problem and exc.context_mark is not None:
+        mark = exc.context_mark  # the file ended inside something: point at where it began
+    at = _pos(mark) if mark is not None else Pos(1, 1)
+    message = f"YAML syntax error: {problem}"
+    return make_issue("P001", file, at.line, at.col, message, syntax_hint(problem))
 
 
 def _too_deep(file: str) -> Issue:
