@@ -432,3 +432,21 @@ def test_first_person_view_shows_the_back_of_the_hand(tmp_path):
     assert info.view == "first_person" and ClipLibrary(tmp_path).check() == []
     with pytest.raises(ClipError, match="only be rendered third-person"):
         demo_frames("reach_grasp", view="first_person")
+
+
+def test_webcam_recording_tracks_the_finished_clip_not_the_preview(rendered, tmp_path):
+    """defer_tracking: the preview shows a (here wrong) fast tracker's newest result while
+    recording; the reference comes from tracking every frame of the written clip afterwards."""
+    images = _frames_from(rendered, "reach_grasp")
+    truth = demo_frames("reach_grasp")
+    camera = FakeCamera(images, size=(640, 360), fps=30.0, name="camera 0")
+    camera.open()
+    shown: list[int] = []
+    on_frame = lambda frame, tf: shown.append(len(tf.hands)) is None  # noqa: E731
+    preview = FakeTracker(hands=("left",))
+    result = record_clip(camera, ReplayTracker(truth), ClipLibrary(tmp_path), "cam", task="reach_grasp",
+                         on_frame=on_frame, defer_tracking=True, preview_tracker=preview)
+    assert len(shown) == len(images) and preview.calls >= 1 and not preview.closed
+    assert result.info.hand == "right" and result.hand_counts["left"] == 0
+    ref = Reference.load(result.info.reference_path)
+    np.testing.assert_allclose(ref.image, Reference.from_frames(truth, "right").image, atol=1e-6)

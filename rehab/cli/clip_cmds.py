@@ -149,16 +149,21 @@ def record_cmd(name: str, task: str, hand: str | None, camera_spec: str, duratio
     camera = open_camera(camera_spec, realtime=live, loop=False)
     preview = LivePreview() if show else None
     camera.open()
+    # A webcam is recorded first and tracked afterwards (no frame lost to a slow tracker); the
+    # window shows the lite model's landmarks from a worker thread meanwhile.
+    preview_tracker = MediaPipeTracker("lite") if show else None
     try:
         with MediaPipeTracker(model) as tracker:
             if live:
                 countdown(camera, countdown_s, show, click.echo)
             result = record_clip(camera, tracker, lib, name, task=task, hand=hand, view=view,
-                                 duration_s=duration_s, force=force, on_frame=preview)
+                                 duration_s=duration_s, force=force, on_frame=preview,
+                                 defer_tracking=live, preview_tracker=preview_tracker)
     finally:
         camera.close()
-        if preview is not None:
-            preview.close()
+        for thing in (preview, preview_tracker):
+            if thing is not None:
+                thing.close()
     _report(result)
 
 

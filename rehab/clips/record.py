@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -83,10 +84,10 @@ def _read(camera: Camera, last_frame_at: float) -> Frame | None:
     return frame
 
 
-def capture(camera: Camera, tracker: HandTracker, video_path: Path, *,
+def capture(camera: Camera, track: Callable[[Frame], TrackedFrame], video_path: Path, *,
             duration_s: float | None = None, on_frame: OnFrame | None = None,
             ) -> tuple[list[TrackedFrame], float, float]:
-    """Write camera frames to ``video_path`` and track each.
+    """Write camera frames to ``video_path``, passing each through ``track``.
 
     Returns (tracked frames, fps written into the file, fps the frames really came at).
 
@@ -113,7 +114,7 @@ def capture(camera: Camera, tracker: HandTracker, video_path: Path, *,
                 writer = open_writer(video_path, fps, (w, h))
             writer.write(frame.image)
             stamps.append(frame.captured_at)
-            tf = _renumber(tracker.track(frame), len(frames), fps)
+            tf = _renumber(track(frame), len(frames), fps)
             frames.append(tf)
             if on_frame is not None and on_frame(frame, tf) is False:
                 break
@@ -158,6 +159,24 @@ def retime(video_path: Path, fps: float) -> None:
     tmp.replace(video_path)
 
 
+def track_file(path: Path, tracker: HandTracker, fps: float) -> list[TrackedFrame]:
+    """Every frame of a video file tracked, on the clip's own timeline (frame i at i/fps)."""
+    return [_renumber(tracker.track(f), i, fps) for i, f in enumerate(iter_clip_frames(path))]
+
+
+def _live_track(preview: Any | None) -> Callable[[Frame], TrackedFrame]:
+    """Per-frame tracking while recording a webcam: hand the frame to the preview tracker's
+    worker and show its newest result; never wait for inference."""
+
+    def track(frame: Frame) -> TrackedFrame:
+        if preview is None:
+            return TrackedFrame(frame.captured_at, frame.index)
+        preview.submit(frame)
+        return preview.latest() or TrackedFrame(frame.captured_at, frame.index)
+
+    return track
+
+
 def choose_hand(frames: Sequence[TrackedFrame], hand: str | None) -> tuple[str | None, dict[str, int]]:
     """The demonstrating hand: ``hand`` when given, else the side seen in most frames."""
     counts = Counter(h.hand for tf in frames for h in tf.hands)
@@ -172,11 +191,18 @@ def choose_hand(frames: Sequence[TrackedFrame], hand: str | None) -> tuple[str |
 def record_clip(camera: Camera, tracker: HandTracker, library: ClipLibrary, name: str, *,
                 task: str, hand: str | None = None, view: str = "third_person",
                 duration_s: float | None = None, source: str | None = None, force: bool = False,
-                on_frame: OnFrame | None = None, today: dt.date | None = None) -> RecordResult:
+                on_frame: OnFrame | None = None, defer_tracking: bool = False,
+                preview_tracker: HandTracker | None = None,
+                today: dt.date | None = None) -> RecordResult:
     """Record (or convert) a demonstration into ``library`` as NAME.mp4/.yaml/.landmarks.npz.
 
     ``camera`` must be open; it is not closed here. ``on_frame`` (for a live preview) is called
     with every recorded frame and its tracking and stops the recording by returning False.
+
+    By default every frame is tracked by ``tracker`` as it is recorded (right for files). With
+    ``defer_tracking`` (for a webcam) frames are only written while recording and the finished
+    clip is then tracked frame by frame, so a slow tracker never costs recorded frames; the
+    preview then shows ``preview_tracker``'s newest result from a worker thread (or no hands).
 
     Files are written under temporary names and moved into place at the end, so a failed
     recording never leaves half a clip. Raises ClipError when the clip exists and not ``force``.
@@ -190,13 +216,8 @@ def record_clip(camera: Camera, tracker: HandTracker, library: ClipLibrary, name
     library.dir.mkdir(parents=True, exist_ok=True)
     tmp_video = library.dir / f".{clip_path.stem}.recording{CLIP_SUFFIX}"
     try:
-        frames, written_fps, fps = capture(camera, tracker, tmp_video, duration_s=duration_s,
-                                           on_frame=on_frame)
-        if not frames:
-            raise ClipError(f"{camera.name} gave no frames", hint="check the camera or file")
-        if fps != written_fps:
-            retime(tmp_video, fps)
-            frames = [_renumber(tf, i, fps) for i, tf in enumerate(frames)]
+        frames, fps = _capture_and_track(camera, tracker, tmp_video, duration_s, on_frame,
+                                         defer_tracking, preview_tracker)
         tmp_video.replace(clip_path)
     finally:
         tmp_video.unlink(missing_ok=True)
@@ -214,6 +235,32 @@ def record_clip(camera: Camera, tracker: HandTracker, library: ClipLibrary, name
         warnings.append("no hand seen: the sidecar says hand: right - correct it if needed")
     write_sidecar(sidecar_path, sidecar)
     return RecordResult(library.get(name), frames, counts, tuple(warnings))
+
+
+def _capture_and_track(camera: Camera, tracker: HandTracker, video_path: Path,
+                       duration_s: float | None, on_frame: OnFrame | None, defer: bool,
+                       preview_tracker: HandTracker | None) -> tuple[list[TrackedFrame], float]:
+    """Record into ``video_path`` (re-timed if the camera lied about its rate); returns the
+    tracked frames on the clip's timeline and the clip's fps."""
+    from rehab.devices.async_tracking import AsyncTracker
+
+    preview = None
+    if defer and preview_tracker is not None:
+        preview = AsyncTracker(preview_tracker, close_tracker=False)
+    try:
+        track = _live_track(preview) if defer else tracker.track
+        frames, written_fps, fps = capture(camera, track, video_path, duration_s=duration_s,
+                                           on_frame=on_frame)
+    finally:
+        if preview is not None:
+            preview.close()
+    if not frames:
+        raise ClipError(f"{camera.name} gave no frames", hint="check the camera or file")
+    if fps != written_fps:
+        retime(video_path, fps)
+    if defer:
+        return track_file(video_path, tracker, fps), fps
+    return [_renumber(tf, i, fps) for i, tf in enumerate(frames)], fps
 
 
 def tracker_label(tracker: HandTracker) -> str:
