@@ -134,7 +134,7 @@ class MirrorStep(_Model):
     mode: Literal["flip", "split"] = Field(
         default="flip",
         description="flip: the whole camera image mirrored; "
-        "split: one half of the image mirrored onto the other.",
+        "split: the unaffected side of the image mirrored onto the affected side.",
     )
     movement: str = Field(..., min_length=1, description="What to do with the unaffected hand.")
     text: str | None = Field(
