@@ -348,6 +348,12 @@ def test_record_retimes_a_camera_slower_than_it_claims(tmp_path):
     assert (n, fps) == (40, pytest.approx(20.0))
     assert Reference.load(info.reference_path).fps == pytest.approx(20.0)
     assert ClipLibrary(tmp_path).check() == []
+    # --duration counts the camera's real time, not frames at the claimed rate
+    camera = _SlowLiveCamera(count=100, fps=30.0)
+    camera.open()
+    timed = record_clip(camera, FakeTracker(), ClipLibrary(tmp_path), "dim2", task="free",
+                        duration_s=1.0).info
+    assert (timed.frames, timed.fps, timed.duration_s) == (20, pytest.approx(20.0), pytest.approx(1.0))
 
 
 def test_countdown_headless_says_each_second():

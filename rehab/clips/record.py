@@ -79,7 +79,7 @@ def _read(camera: Camera, last_frame_at: float) -> Frame | None:
     """
     frame = camera.read()
     if frame is None and time.monotonic() - last_frame_at > STALL_TIMEOUT_S:
-        raise CameraError(f"camera {camera.name} gave no frame for {STALL_TIMEOUT_S:g} s",
+        raise CameraError(f"{camera.name} gave no frame for {STALL_TIMEOUT_S:g} s",
                           hint="check the camera is connected and not used by another program")
     return frame
 
@@ -100,7 +100,7 @@ def capture(camera: Camera, track: Callable[[Frame], TrackedFrame], video_path: 
     writer = None
     last_at = time.monotonic()
     try:
-        while duration_s is None or len(frames) < round(duration_s * fps):
+        while True:
             try:
                 frame = _read(camera, last_at)
             except _end_types():
@@ -108,6 +108,11 @@ def capture(camera: Camera, track: Callable[[Frame], TrackedFrame], video_path: 
             if frame is None:
                 time.sleep(0.003)  # live or real-time camera: the next frame is not there yet
                 continue
+            # Duration by the camera's own clock: a webcam slower than it claims still stops
+            # after duration_s of real time (the clip is re-timed afterwards).
+            if duration_s is not None and stamps and \
+                    frame.captured_at - stamps[0] > duration_s - 0.5 / fps:
+                break
             last_at = time.monotonic()
             if writer is None:
                 h, w = frame.image.shape[:2]
