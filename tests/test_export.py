@@ -118,3 +118,24 @@ def test_bulk_store_exports_every_trial(store):
     assert len(df) == 120 and df["session_id"].nunique() == 20
     assert df.groupby("session_id")["trial_no"].apply(list).map(lambda x: x == [1, 2, 3, 4, 5, 6]).all()
     assert df["session_start"].is_monotonic_increasing
+
+
+def test_metric_frame_matches_row_by_row_flatten():
+    from rehab.report.export import metric_frame
+
+    dicts = [
+        {"a": 1, "b": {"c": 2.5, "d": {"e": "x"}}, "l": [1, 2]},
+        {"a": 2, "b": None, "z": True},
+        {},
+        {"b": {"c": None, "f": 7}, "a": 3},
+        {"a": 4, "b": {"c": 1.0, "d": {"e": "y"}}, "l": [3]},
+    ]
+    fast = metric_frame(dicts)
+    slow = pd.DataFrame([flatten(d) for d in dicts])
+    # a nested dict that is None in some rows is not also kept as an empty "b" column
+    assert slow["b"].isna().all() and set(fast.columns) == set(slow.columns) - {"b"}
+    for col in fast.columns:
+        a = [None if pd.isna(v) else v for v in fast[col].tolist()]
+        b = [None if pd.isna(v) else v for v in slow[col].tolist()]
+        assert a == b, col
+    assert list(fast.columns[:2]) == ["a", "b.c"]
