@@ -380,7 +380,15 @@ def test_record_rejects_an_unknown_task_before_recording(tmp_path):
     camera.open()
     with pytest.raises(ClipError, match="unknown task 'juggling'"):
         record_clip(camera, FakeTracker(), ClipLibrary(tmp_path), "x", task="juggling")
+    with pytest.raises(ClipError, match="unknown hand 'Right'"):
+        record_clip(camera, FakeTracker(), ClipLibrary(tmp_path), "x", task="free", hand="Right")
     assert camera.delivered == 0 and not any(tmp_path.iterdir())
+
+
+def test_library_ignores_its_own_temporary_files(rendered, tmp_path):
+    lib = _copy(rendered, tmp_path)
+    (lib.dir / ".reach_grasp.recording.mp4").write_bytes(b"half a recording")
+    assert lib.names() == ["reach_grasp"] and lib.check() == []
 
 
 def test_record_stops_with_a_clear_error_when_a_live_camera_stalls(tmp_path, monkeypatch):

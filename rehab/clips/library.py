@@ -99,8 +99,9 @@ class ClipLibrary:
         """Stems of every clip or sidecar in the folder, sorted."""
         if not self.dir.is_dir():
             return []
+        # Dot files are our own temporaries (a recording in progress or interrupted).
         stems = {clip_stem(p.name) for p in self.dir.iterdir()
-                 if p.name.endswith((CLIP_SUFFIX, SIDECAR_SUFFIX))}
+                 if p.name.endswith((CLIP_SUFFIX, SIDECAR_SUFFIX)) and not p.name.startswith(".")}
         return sorted(stems)
 
     def get(self, name: str) -> ClipInfo:

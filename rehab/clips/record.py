@@ -212,8 +212,7 @@ def record_clip(camera: Camera, tracker: HandTracker, library: ClipLibrary, name
     Files are written under temporary names and moved into place at the end, so a failed
     recording never leaves half a clip. Raises ClipError when the clip exists and not ``force``.
     """
-    if task not in CLIP_TASKS:
-        raise ClipError(f"unknown task {task!r}", hint=f"use one of: {', '.join(CLIP_TASKS)}")
+    _check_choices(task, hand, view)
     clip_path, sidecar_path, ref_path = library.paths(name)
     if library.exists(name) and not force:
         raise ClipError(f"clip {clip_path.name} already exists in {library.dir}",
@@ -240,6 +239,16 @@ def record_clip(camera: Camera, tracker: HandTracker, library: ClipLibrary, name
         warnings.append("no hand seen: the sidecar says hand: right - correct it if needed")
     write_sidecar(sidecar_path, sidecar)
     return RecordResult(library.get(name), frames, counts, tuple(warnings))
+
+
+def _check_choices(task: str, hand: str | None, view: str) -> None:
+    """Bad arguments fail before anything is recorded, not in the sidecar afterwards."""
+    if task not in CLIP_TASKS:
+        raise ClipError(f"unknown task {task!r}", hint=f"use one of: {', '.join(CLIP_TASKS)}")
+    if hand not in (None, "left", "right"):
+        raise ClipError(f"unknown hand {hand!r}", hint="use left or right (the anatomical hand)")
+    if view not in ("third_person", "first_person"):
+        raise ClipError(f"unknown view {view!r}", hint="use third_person or first_person")
 
 
 def _capture_and_track(camera: Camera, tracker: HandTracker, video_path: Path,
