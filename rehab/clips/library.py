@@ -130,7 +130,8 @@ class ClipLibrary:
         info = self.get(name)
         if info.reference_path is None:
             raise ClipError(f"clip {info.path} has no landmark trajectory",
-                            hint=f"record it again with 'rehab record {info.name} --camera {info.path}'")
+                            hint=f"extract one: 'rehab record {info.name} --task {info.task} "
+                                 f"--camera {info.path} --force'")
         return load_reference(info.reference_path)
 
     def check(self) -> list[ClipProblem]:
