@@ -40,11 +40,12 @@ def _choose_hand(frames, hand: str, video: Path) -> str:
 
 
 def _print_summary(video: Path, result) -> None:
+    # The scorer's headline already names the task's count and the tracking quality.
+    rows = [("Frames", str(result.frames)), *result.headline()]
+    width = max(len(label) for label, _ in rows) + 2
     click.echo(f"{video.name}: {result.task}, {result.hand} hand")
-    click.echo(f"  {'frames':<24}{result.frames} ({result.tracked_fraction:.0%} with the hand)")
-    click.echo(f"  {'repetitions':<24}{result.repetitions}")
-    for label, value in result.headline():
-        click.echo(f"  {label:<24}{value}")
+    for label, value in rows:
+        click.echo(f"  {label:<{width}}{value}")
     click.echo("  (every metric: add --json)")
 
 
