@@ -1,6 +1,7 @@
 """MediaPipe hand tracking: frames in, anatomical hand observations out (the only mediapipe user).
 
-``MediaPipeTracker`` wraps the Tasks-API HandLandmarker in VIDEO mode. ``AsyncTracker`` runs a
+``MediaPipeTracker`` wraps the Tasks-API HandLandmarker in VIDEO mode (a one-hand landmarker
+follows a lone hand, see ``ScanSchedule``). ``AsyncTracker`` runs a
 tracker on a worker thread so a display loop never waits for inference, and
 ``track_pipelined`` overlaps decoding and inference when a whole file is scored.
 
@@ -41,6 +42,7 @@ __all__ = [
     "MediaPipeTracker",
     "HandednessSmoother",
     "RAW_LABEL_IS_ANATOMICAL_WHEN_UNMIRRORED",
+    "ScanSchedule",
     "anatomical_side",
     "ensure_hand_model",
     "track_pipelined",
