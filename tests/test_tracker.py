@@ -281,6 +281,12 @@ def test_right_hand_in_every_flipped_frame_in_unmirrored_coordinates(
     # Mapped back (x -> 1 - x) the landmarks land where the unmirrored run put them; unmapped
     # they would be |1 - 2x| apart (about 0.25 here).
     assert np.median(np.abs(plain - mapped)) < 0.02
+    # World x is mirrored back too (x -> -x): the fingers keep their side of the hand.
+    world_plain = np.array([tf.hands[0].world for tf in reach_open_tracked])
+    world_mapped = np.array([tf.hands[0].world for tf in reach_open_flipped])
+    err = np.median(np.abs(world_plain - world_mapped))
+    assert err < 0.5 * np.median(np.abs(world_plain[..., 0] + world_mapped[..., 0]))
+    assert err < 0.01  # metres
 
 
 def test_tracker_tolerates_repeated_timestamps(model_dir):
