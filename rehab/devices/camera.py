@@ -24,6 +24,7 @@ from pathlib import Path
 import cv2
 
 from rehab.devices.base import Frame
+from rehab.devices.quiet import quiet_native_stderr
 from rehab.errors import CameraEnded, CameraError
 
 __all__ = [
@@ -49,20 +50,10 @@ def _quiet_opencv() -> Iterator[None]:
     with contextlib.suppress(AttributeError, cv2.error):
         old_level = cv2.utils.logging.getLogLevel()
         cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
-    saved = None
     try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-    except (OSError, ValueError, AttributeError):
-        saved = None
-    try:
-        yield
+        with quiet_native_stderr():
+            yield
     finally:
-        if saved is not None:
-            os.dup2(saved, 2)
-            os.close(saved)
         if old_level is not None:
             cv2.utils.logging.setLogLevel(old_level)
 

@@ -16,10 +16,7 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
 import os
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +32,7 @@ from rehab.devices.base import (
 )
 from rehab.devices.handedness import HandednessSmoother, sides_without_memory
 from rehab.devices.handmodel import ensure_hand_model
+from rehab.devices.quiet import quiet_native_stderr
 from rehab.errors import TrackerError
 
 __all__ = [
@@ -64,25 +62,6 @@ def anatomical_side(raw_label: str, flipped: bool) -> Side:
         raise TrackerError(f"MediaPipe returned an unknown handedness label {raw_label!r}")
     mirrored_view = flipped != (not RAW_LABEL_IS_ANATOMICAL_WHEN_UNMIRRORED)
     return other_side(side) if mirrored_view else side
-
-
-@contextlib.contextmanager
-def _quiet_native_stderr() -> Iterator[None]:
-    """Silence MediaPipe's C++ start-up chatter (GPU/EGL, XNNPACK, feedback-tensor warnings),
-    which is written straight to file descriptor 2 and would bury our own messages."""
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError, AttributeError):
-        yield  # no real fd 2 (e.g. captured by a test runner): nothing to silence
-        return
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
 
 
 def _as_array(landmarks, mirror_x: bool, world: bool) -> np.ndarray:
@@ -193,7 +172,7 @@ class MediaPipeTracker:
 
     def _create(self, num_hands: int, min_confidence: float):
         try:
-            with _quiet_native_stderr():
+            with quiet_native_stderr():
                 from mediapipe.tasks.python import BaseOptions, vision
 
                 options = vision.HandLandmarkerOptions(
@@ -242,7 +221,7 @@ class MediaPipeTracker:
         try:
             if looked_for in self._warm:
                 return landmarker.detect_for_video(image, ts_ms)
-            with _quiet_native_stderr():  # a landmarker's first call logs native warnings
+            with quiet_native_stderr():  # a landmarker's first call logs native warnings
                 result = landmarker.detect_for_video(image, ts_ms)
             self._warm.add(looked_for)
             return result
