@@ -22,7 +22,7 @@ from rehab.engine.types import Devices, PatientInfo, SessionOptions
 from rehab.paths import shipped_protocols_dir, shipped_videos_dir
 from rehab.protocol import load_protocol
 from rehab.protocol.models import Protocol
-from rehab.runner import RunRequest, run_session
+from rehab.runner import RunRequest, make_clock, run_session
 from rehab.store import Store, queries, schema
 from rehab.testing import FakeCamera, FakeTracker, MemoryWriter
 
@@ -72,9 +72,14 @@ def test_every_shipped_protocol_runs_headless(protocol_path, camera_clip, tmp_pa
     store.add_patient("E2E", "right")  # the fixture shows a right hand: the affected one
     shots = tmp_path / "shots"
     t0 = time.perf_counter()
-    result = run_session(RunRequest(protocol_path, "E2E", window=True, camera=str(camera_clip),
-                                    autopilot=True, fast=True, screenshots_dir=shots,
-                                    model="lite"))
+    clock = make_clock(fast=True)
+    display = PygameDisplay(fullscreen=False, size=(800, 450), clock=clock)  # small: less to draw
+    try:
+        result = run_session(RunRequest(protocol_path, "E2E", camera=str(camera_clip),
+                                        autopilot=True, fast=True, screenshots_dir=shots,
+                                        model="lite"), display=display, clock=clock)
+    finally:
+        display.close()
     wall_s = time.perf_counter() - t0
     planned = load_protocol(protocol_path).protocol.flatten()
     assert result.status == "completed", result.stop_reason
