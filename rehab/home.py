@@ -67,16 +67,16 @@ def home_scene(plan: HomePlan) -> TextScene:
             footer="Press ESC to close",
         )
     t = plan.today
-    lines = [f"Today: {t.protocol_name}", ""]
+    lines = [t.protocol_name, "", f"This week: {t.done_this_week} of {t.per_week} sessions done"]
     for item in plan.items:
-        lines.append(
-            f"{item.protocol_name}: {item.done_this_week} of {item.per_week} sessions done this week"
-        )
+        if item is not t:
+            lines.append(f"Also: {item.protocol_name} ({item.done_this_week} of "
+                         f"{item.per_week} this week)")
     if t.left_this_week == 0:
         lines += ["", "You have done all your sessions this week. Well done!",
                   "You may practise again if you like."]
     return TextScene(
-        title="Welcome",
+        title="Today's session",
         body="\n".join(lines),
         footer="Press SPACE to start      ESC to close",
     )

@@ -304,8 +304,8 @@ def _resume_choice(req, store, patient_id, loaded, display, clock) -> tuple[str,
     total = len(loaded.protocol.flatten())
     scene = TextScene(
         title="Go on where you stopped?",
-        body=f"Your last session of {loaded.protocol.name} was interrupted at step "
-        f"{step + 1} of {total}.\n\nY = yes, go on from there\nN = no, start from the beginning",
+        body=f"Your last session stopped at step {step + 1} of {total}.\n\n"
+        f"Y = yes, go on from step {step + 1}\nN = no, start again from the beginning",
         footer="Press Y or N",
     )
     return found if ask_yes_no(display, clock, scene) else None

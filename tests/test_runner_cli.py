@@ -193,7 +193,7 @@ def test_home_plan_counts_this_weeks_sessions():
     plan = home_plan(store, "P1", date.today())
     assert plan.today.protocol_name and plan.today.done_this_week == 0
     scene = home_scene(plan)
-    assert "0 of 3 sessions done this week" in scene.body and "SPACE" in scene.footer
+    assert "0 of 3 sessions done" in scene.body and "SPACE" in scene.footer
 
 
 def test_home_starts_todays_session_with_one_key():
