@@ -287,9 +287,8 @@ def _new_session(req, loaded, devices, patient, resumed_from: str | None = None,
     from rehab.engine.types import SessionOptions
 
     options = SessionOptions(autopilot=req.autopilot, fast=req.fast,
-                             screenshots_dir=req.screenshots_dir, start_step=start_step)
-    if resumed_from is not None and hasattr(options, "resumed_from"):
-        options.resumed_from = resumed_from
+                             screenshots_dir=req.screenshots_dir, start_step=start_step,
+                             resumed_from=resumed_from)
     return Session(loaded, devices, patient, options)
 
 

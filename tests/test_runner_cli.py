@@ -122,13 +122,16 @@ def _interrupted_session(store: Store, stop_after: int) -> str:
 def test_autopilot_resumes_an_interrupted_session_unless_told_not_to(resume, first_step):
     store = Store()
     store.add_patient("P1", "left")
-    _interrupted_session(store, 3)
+    old_id = _interrupted_session(store, 3)
     clock = SimulatedClock()
     display = RecordingDisplay(clock)
     result = run_session(RunRequest(MI, "P1", autopilot=True, fast=True, resume=resume),
                          display=display, clock=clock)
     assert result.status == "completed"
     assert result.steps[0]["index"] == first_step
+    row = Store().get_session(result.session_id)
+    assert row.start_step == first_step
+    assert row.resumed_from == (old_id if first_step else None)
 
 
 @pytest.mark.parametrize("key, first_step", [(CommandKind.YES, 2), (CommandKind.NO, 0)])
