@@ -77,11 +77,12 @@ class _GuardedWriter:
         self._inner = inner
         self.begun = False
         self.ended = False
+        self.session_id: str | None = None
 
     def begin(self, info: Any) -> str:
-        sid = self._inner.begin(info)
+        self.session_id = self._inner.begin(info)
         self.begun = True
-        return sid
+        return self.session_id
 
     def end(self, status: str) -> None:
         if not self.ended:
@@ -111,10 +112,22 @@ def run_session(req: RunRequest, display: Display | None = None, clock: Clock | 
         patient = _patient(store, req)
         loaded = load_protocol_file(req.protocol_path)
         clock = clock or make_clock(req.fast)
-        devices = _build_devices(req, loaded, store, patient, clock, display, opened)
-        resume = _resume_choice(req, store, patient.id, loaded, devices.display, clock)
-        session = _new_session(req, loaded, devices, patient, *(resume or (None, 0)))
-        session.prepare()
+        if display is None:
+            from rehab.devices.display import PygameDisplay
+
+            display = PygameDisplay(fullscreen=not req.window, clock=clock)
+            opened.append(display)
+        display.show(TextScene(title="Getting ready", body="Starting the camera and the "
+                               "hand tracking. This takes a few seconds.", footer=""))
+        try:
+            devices = _build_devices(req, loaded, store, patient, clock, display, opened)
+            resume = _resume_choice(req, store, patient.id, loaded, display, clock)
+            session = _new_session(req, loaded, devices, patient, *(resume or (None, 0)))
+            session.prepare()
+        except RehabError as exc:
+            _quiet(show_message, display, clock, req.autopilot, "The session cannot start",
+                   f"{exc.message}\n{exc.hint or ''}\nPlease tell your clinician.")
+            raise
         return _guarded_run(session, devices, store.data_dir, req)
     finally:
         for thing in reversed(opened):
@@ -200,11 +213,6 @@ def _build_devices(req, loaded, store, patient, clock, display, opened):
 
         tracker = MediaPipeTracker(req.model)
         opened.append(tracker)
-    if display is None:
-        from rehab.devices.display import PygameDisplay
-
-        display = PygameDisplay(fullscreen=not req.window, clock=clock)
-        opened.append(display)
     # Simulated time makes cues meaningless (a 30-minute protocol passes in seconds): stay quiet.
     audio = SilentAudio() if req.fast else PygameAudio()
     opened.append(audio)
@@ -217,11 +225,14 @@ def _build_devices(req, loaded, store, patient, clock, display, opened):
         except RehabError:
             return None
 
-    def history(task: str, hand: str):
-        return store.previous_trial(patient.id, task, hand)
+    writer = _GuardedWriter(store.writer())
 
-    return Devices(clock=clock, display=display, audio=audio,
-                   writer=_GuardedWriter(store.writer()), camera=camera, tracker=tracker,
+    def history(task: str, hand: str):
+        # the engine asks after recording today's trial: "previous" means an earlier session
+        return store.previous_trial(patient.id, task, hand, exclude_session=writer.session_id)
+
+    return Devices(clock=clock, display=display, audio=audio, writer=writer,
+                   camera=camera, tracker=tracker,
                    clips=ClipSource(videos, cache_frames=req.fast), clip_info=clip_info,
                    history=history)
 
@@ -344,14 +355,9 @@ def _guarded_run(session, devices, data_dir: Path, req: RunRequest):
         ) from exc
 
 
-def show_stopped(display: Display, clock: Clock, autopilot: bool) -> None:
-    """A calm screen after a crash; goes away on any key or after a few seconds."""
-    display.show(TextScene(
-        title="The session has stopped",
-        body="Something went wrong on the computer. It is not your fault.\n"
-        "Everything you did until now is saved.\nPlease tell your clinician.",
-        footer="Press any key to close",
-    ))
+def show_message(display: Display, clock: Clock, autopilot: bool, title: str, body: str) -> None:
+    """A calm closing screen; goes away on any key or after a few seconds (at once unattended)."""
+    display.show(TextScene(title=title, body=body, footer="Press any key to close"))
     if autopilot or isinstance(clock, SimulatedClock):
         return
     end_t = clock.now() + CRASH_MESSAGE_S
@@ -359,6 +365,13 @@ def show_stopped(display: Display, clock: Clock, autopilot: bool) -> None:
         if display.poll():
             return
         clock.sleep_until(clock.now() + POLL_S)
+
+
+def show_stopped(display: Display, clock: Clock, autopilot: bool) -> None:
+    """The screen after an unexpected failure."""
+    show_message(display, clock, autopilot, "The session has stopped",
+                 "Something went wrong on the computer. It is not your fault.\n"
+                 "Everything you did until now is saved.\nPlease tell your clinician.")
 
 
 def write_crash_log(data_dir: Path | None, exc: BaseException) -> Path:

@@ -223,3 +223,43 @@ def test_run_full_disk_is_reported_before_the_session(monkeypatch):
     result = _cli("run", str(MI), "--patient", "P1", "--autopilot", "--fast", "--window")
     assert result.exit_code == 1 and "MB free" in result.output
     assert Store().sessions("P1") == []  # nothing started
+
+
+@pytest.mark.slow
+def test_knowledge_of_results_compares_with_the_previous_session(reach_open_clip, tmp_path):
+    from rehab.engine.scenes import ResultScene
+
+    protocol = tmp_path / "kr.yaml"
+    protocol.write_text("name: kr\ndescription: knowledge of results\n"
+                        "defaults: {countdown_s: 0}\n"
+                        "steps:\n  - execute: {task: open_close, duration_s: 2, "
+                        "compare_previous: true}\n")
+    Store().add_patient("P1", "right")
+
+    def comparison() -> tuple[str, ...]:
+        clock = SimulatedClock()
+        display = RecordingDisplay(clock)
+        result = run_session(RunRequest(protocol, "P1", camera=str(reach_open_clip),
+                                        autopilot=True, fast=True, model="lite"),
+                             display=display, clock=clock)
+        assert result.status == "completed" and result.trials[0]["frames"] == 50
+        return [s for s in display.scenes() if isinstance(s, ResultScene)][0].comparison
+
+    assert comparison() == ("This is your first time with this exercise.",)
+    second = comparison()
+    assert second and "first time" not in " ".join(second)
+
+
+def test_prepare_problems_are_shown_on_screen_too(tmp_path):
+    protocol = tmp_path / "p.yaml"
+    protocol.write_text("name: p\ndescription: d\nsteps:\n  - mirror: {duration_s: 5, "
+                        "movement: open}\n")
+    Store().add_patient("P1", "left")
+    clock = SimulatedClock()
+    display = RecordingDisplay(clock)
+    with pytest.raises(Exception) as info:
+        run_session(RunRequest(protocol, "P1", camera=str(tmp_path / "missing.mp4"),
+                               autopilot=True, fast=True), display=display, clock=clock)
+    assert "missing.mp4" in str(info.value)
+    last = display.scenes()[-1]
+    assert last.title == "The session cannot start" and "missing.mp4" in last.body
