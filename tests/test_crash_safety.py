@@ -162,6 +162,7 @@ def test_real_headless_run_killed_and_resumed(tmp_path, reach_open_clip):
     env = {**os.environ, "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy"}
     rng = random.Random(3)
     expected: tuple[str, int] | None = None
+    resume_points: list[int] = []
     for _ in range(3):
         proc = subprocess.Popen(
             [sys.executable, "-m", "rehab", "run", str(protocol), "--patient", "P001", "--autopilot",
@@ -190,3 +191,5 @@ def test_real_headless_run_killed_and_resumed(tmp_path, reach_open_clip):
                     schema.steps.c.session_id == sid, schema.steps.c.status == "completed"))}
             assert found[1] == min(set(range(session.start_step, session.total_steps)) - done)
             expected = found
+            resume_points.append(found[1])
+    assert max(resume_points) > 0, f"every kill landed before the first step ended: {resume_points}"
