@@ -30,7 +30,7 @@ from rehab.store.fake import fake_info, fake_score, hand_frames
 import random
 
 store = Store(sys.argv[1])
-total = 400
+total = 100_000  # never reached: the parent kills the child first
 res = store.find_resumable("P001", fake_info().protocol_sha256)
 prev, start = res if res else (None, 0)
 w = store.writer()
@@ -56,8 +56,12 @@ print("END", flush=True)
 KILLS = 10
 
 
-def _run_and_kill(data_dir: str, script: str, rng: random.Random) -> list[list[str]]:
-    proc = subprocess.Popen([sys.executable, script, data_dir], stdout=subprocess.PIPE, text=True)
+def _run_and_kill(cmd: list[str], rng: random.Random, delay_s: tuple[float, float] = (0.02, 0.8),
+                  env: dict | None = None) -> list[list[str]]:
+    """Start ``cmd``, wait for its SESSION report, SIGKILL it after a random delay; returns
+    every complete line it reported (split into words)."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                            env=env)
     lines: list[list[str]] = []
     started = threading.Event()
 
@@ -71,11 +75,13 @@ def _run_and_kill(data_dir: str, script: str, rng: random.Random) -> list[list[s
 
     reader = threading.Thread(target=read)
     reader.start()
-    assert started.wait(60), "child never began a session"
-    time.sleep(rng.uniform(0.02, 0.8))
+    ok = started.wait(180)
+    if ok:
+        time.sleep(rng.uniform(*delay_s))
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(30)
     reader.join(30)
+    assert ok, "the child never began a session"
     return lines
 
 
@@ -124,7 +130,7 @@ def test_sigkill_at_random_points_loses_nothing(tmp_path):
     rng = random.Random(int(os.environ.get("REHAB_CRASH_SEED", "7")))
     previous = None
     for _ in range(KILLS):
-        lines = _run_and_kill(data_dir, str(script), rng)
+        lines = _run_and_kill([sys.executable, str(script), data_dir], rng)
         store = Store(data_dir)  # opening marks the dead session interrupted
         sid, next_step = _check(store, lines)
         session = store.get_session(sid)
@@ -135,61 +141,74 @@ def test_sigkill_at_random_points_loses_nothing(tmp_path):
         assert len(store.sessions("P001")) == KILLS
 
 
-def _running_session(db: str) -> str | None:
-    import sqlite3
+# Runs the real CLI; reports each writer call after it returned (a harness, not product code).
+REPORTING_RUN = r"""
+import sys
+from rehab.store import writer as W
 
-    try:
-        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
-        try:
-            row = con.execute("SELECT id FROM sessions WHERE status = 'running'").fetchone()
-        finally:
-            con.close()
-    except sqlite3.Error:
-        return None
-    return row[0] if row else None
+def reporting(name, fmt):
+    original = getattr(W.SqlSessionWriter, name)
+    def call(self, *args):
+        result = original(self, *args)
+        print(fmt(self, result, *args), flush=True)
+        return result
+    setattr(W.SqlSessionWriter, name, call)
+
+reporting("begin", lambda w, sid, info: f"SESSION {sid} {info.start_step}")
+reporting("event", lambda w, _, ev: f"EVENT {w.session_id} {ev.t!r} {ev.kind}")
+reporting("step", lambda w, _, i, kind, status, *t: f"STEP {w.session_id} {i} {status}")
+reporting("trial", lambda w, _, i, *rest: f"TRIAL {w.session_id} {i}")
+from rehab.cli import main
+main(sys.argv[1:])
+"""
 
 
 @pytest.mark.slow
 def test_real_headless_run_killed_and_resumed(tmp_path, reach_open_clip):
-    """``rehab run --autopilot --fast`` on the fixture camera, SIGKILLed mid-session 3 times;
-    each next run resumes (autopilot) where find_resumable said."""
+    """``rehab run --autopilot --fast`` on the fixture camera, SIGKILLed mid-session 3 times:
+    every event, step and trial it reported is stored, and each next run resumes (autopilot)
+    where find_resumable said."""
     from rehab.paths import shipped_protocols_dir
 
-    protocol = shipped_protocols_dir() / "demo.yaml"
+    script = tmp_path / "run.py"
+    script.write_text(REPORTING_RUN)
     data = tmp_path / "data"
     Store(data).add_patient("P001", "left")
-    db = str(data / "rehab.db")
+    cmd = [sys.executable, str(script), "run", str(shipped_protocols_dir() / "demo.yaml"),
+           "--patient", "P001", "--autopilot", "--fast", "--window", "--model", "lite",
+           "--camera", str(reach_open_clip), "--data", str(data)]
     env = {**os.environ, "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy"}
     rng = random.Random(3)
     expected: tuple[str, int] | None = None
     resume_points: list[int] = []
-    for _ in range(3):
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "rehab", "run", str(protocol), "--patient", "P001", "--autopilot",
-             "--fast", "--window", "--model", "lite", "--camera", str(reach_open_clip),
-             "--data", str(data)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-        deadline = time.monotonic() + 120
-        while (sid := _running_session(db)) is None and proc.poll() is None:
-            assert time.monotonic() < deadline, "the session never started"
-            time.sleep(0.05)
-        time.sleep(rng.uniform(0.5, 6.0))
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(30)
-        assert sid is not None, "rehab run ended before its session started"
+    for _ in range(int(os.environ.get("REHAB_CRASH_RUNS", "3"))):
+        lines = _run_and_kill(cmd, rng, delay_s=(0.5, 6.0), env=env)
+        assert lines[-1:] and lines[-1][0] != "END"
+        sid = lines[0][1]
         with Store(data) as store:
             with store.engine.connect() as conn:
                 assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
+                E, ST, T = schema.events, schema.steps, schema.trials
+                events = {(t, k) for t, k in conn.execute(
+                    sa.select(E.c.t, E.c.kind).where(E.c.session_id == sid))}
+                steps = {(i, st) for i, st in conn.execute(
+                    sa.select(ST.c.step_index, ST.c.status).where(ST.c.session_id == sid))}
+                trials = set(conn.execute(
+                    sa.select(T.c.step_index).where(T.c.session_id == sid)).scalars())
+            for x in lines[1:]:
+                if x[0] == "EVENT":
+                    assert (float(x[2]), x[3]) in events, f"lost {x}"
+                elif x[0] == "STEP":
+                    assert (int(x[2]), x[3]) in steps, f"lost {x}"
+                elif x[0] == "TRIAL":
+                    assert int(x[2]) in trials, f"lost {x}"
             session = store.get_session(sid)
             assert session.status == "interrupted"
             if expected is not None:  # this run resumed the previous one where promised
                 assert (session.resumed_from, session.start_step) == expected
             found = store.find_resumable("P001", session.protocol_sha256)
-            assert found is not None and found[0] == sid
-            with store.engine.connect() as conn:
-                done = {r[0] for r in conn.execute(sa.select(schema.steps.c.step_index).where(
-                    schema.steps.c.session_id == sid, schema.steps.c.status == "completed"))}
-            assert found[1] == min(set(range(session.start_step, session.total_steps)) - done)
+            done = {i for i, st in steps if st in ("completed", "skipped")}
+            assert found == (sid, min(set(range(session.start_step, session.total_steps)) - done))
             expected = found
             resume_points.append(found[1])
     assert max(resume_points) > 0, f"every kill landed before the first step ended: {resume_points}"
