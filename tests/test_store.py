@@ -371,3 +371,19 @@ def test_read_only_filesystem_reported(tmp_path):
             Store(ro / "sub")
     finally:
         subprocess.run(["umount", str(ro)], capture_output=True)
+
+
+def test_reading_while_a_session_writes(store):
+    """WAL: a clinician's export/review reads while the session keeps committing."""
+    from rehab.report.export import export_trials
+    from rehab.report.review import build_review
+
+    w = store.writer()
+    sid = w.begin(fake_info())
+    w.trial(1, "open_close", "left", {"repetitions": 2}, hand_frames(5))
+    reader = Store(store.data_dir)
+    assert export_trials(reader, "P001")["session_status"].tolist() == ["running"]
+    assert sid in build_review(reader, "P001")
+    w.event(Event(t=1.0, kind="after_read"))  # the writer is not blocked by the reader
+    w.end("completed")
+    assert reader.get_session(sid).status == "completed"
