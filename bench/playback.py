@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import tempfile
 import time
 from pathlib import Path
@@ -137,6 +138,11 @@ def report(result, display, source) -> None:
     total = np.median(read_ms) + np.median(show_ms)
     print(f"decode+draw median {total:.2f} ms of the {budget_ms:.1f} ms frame budget "
           f"(ratio {total / budget_ms:.2f})")
+    gaps = np.diff(frames) - 1
+    stalls = gaps[gaps > 0]
+    if len(stalls):
+        print(f"drops came in {len(stalls)} gaps; largest {stalls.max()} frames "
+              f"({stalls.max() / FPS * 1000:.0f} ms without a flip)")
     ok = dropped == 0 and abs(drift_frames) < 1
     print(f"targets: {'MET' if ok else 'NOT MET'}")
 
@@ -152,7 +158,13 @@ def main() -> None:
         t0 = time.perf_counter()
         make_clip(clip_dir / "bench.mp4", args.seconds)
         print(f"generated {args.seconds:.0f} s clip in {time.perf_counter() - t0:.1f} s")
-        report(*run(clip_dir, "bench.mp4"))
+        usage0, cpu0, wall0 = resource.getrusage(resource.RUSAGE_SELF), time.process_time(), time.perf_counter()
+        outcome = run(clip_dir, "bench.mp4")
+        usage1 = resource.getrusage(resource.RUSAGE_SELF)
+        report(*outcome)
+        print(f"process: {time.process_time() - cpu0:.1f} s CPU in {time.perf_counter() - wall0:.1f} s, "
+              f"{usage1.ru_nivcsw - usage0.ru_nivcsw} involuntary context switches "
+              "(the scheduler taking the CPU away: other jobs on the machine)")
 
 
 if __name__ == "__main__":
