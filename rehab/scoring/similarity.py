@@ -1,12 +1,31 @@
-"""Similarity of a patient's movement to a demonstration: DTW on normalised hand-shape features.
+"""Similarity of a patient's movement to a demonstration: DTW on shape-normalised movement signals.
 
-Features per sample (mirror-invariant, so a left hand can follow a right-hand demonstration):
-the 14 joint flexion angles / 30 deg, and thumb-index aperture, finger extension, fingertip
-spread and the four thumb-fingertip distances, each / 0.2 hand sizes (fixed units rather than
-z-scores, so a small movement is not blown up to look like a full one). Both movements are
-resampled to 15 Hz, low-passed at 4 Hz, and cut to their *active* part: from the first to the
-last run of >= 0.2 s where the 1.5 Hz low-passed feature speed exceeds 15 % of its 95th
-percentile (rests before and after do not count). Dynamic time warping with the Euclidean point-to-segment cost / sqrt(n features) gives the mean cost c along the optimal path; score = 100 * exp(-c / SCORE_SCALE).
+Why shape and not absolute values: the same movement seen by different sources (exact synthetic
+landmarks, MediaPipe full or lite model, a cartoon or a real hand) gives joint angles that differ
+by tens of degrees of constant bias and amplitudes that differ by up to ~40 %, but signals whose
+*shape in time* agrees. So each signal is centred and scaled per movement, and only the signals
+the demonstration actually moves take part.
+
+Signals (``signals``; a left hand is mirrored to a right one first, so either hand can follow
+either demonstration), in hand sizes h (wrist to middle MCP) unless stated:
+  finger extension |tip_f - wrist| / h for the 4 fingers; thumb-tip to fingertip distances / h
+  (4); fingertip spread; hand direction (unit wrist -> middle MCP, 3 components) and palm normal
+  (3 components, unitless); hand position in the image (x, y in image hand sizes, and
+  ln(image hand size) for depth).
+Both movements are resampled to 15 Hz, low-passed at 4 Hz and cut to their active part (from the
+first to the last run of >= 0.2 s where the 1.5 Hz low-passed signal speed exceeds 15 % of its
+95th percentile). For each signal k with reference standard deviation s_k (over the active part):
+  weight  w_k = s_k / sum_j s_j over the signals with s_k >= 0.15 max_j s_j and s_k >= MIN_SD_k
+          (signals the demonstration barely moves are tracker noise once scaled, so they drop out);
+  reference  r~_k = (r_k - mean r_k) / s_k;
+  patient    p~_k = (p_k - mean p_k) / max(sd p_k, AMPLITUDE_FLOOR * s_k)
+          (centred, so constant tracker bias vanishes; scaled by its own spread, so a source that
+          sees a 40 % smaller amplitude still matches - but a patient moving less than
+          AMPLITUDE_FLOOR of the demonstration's amplitude is scaled as if it were that much, so
+          a hand that hardly moves scores low instead of having its noise blown up).
+Local cost c(i, j) = sqrt(sum_k w_k d_k^2) with d the distance of r~_i to the segment between
+neighbouring patient samples and vice versa (``segment_cost``); dynamic time warping gives the
+mean cost c along the optimal path; score = 100 * exp(-c / SCORE_SCALE).
 tempo_ratio = patient active duration / reference active duration (1.5 = 1.5x slower), per
 repetition for rhythmic tasks (see ``similarity``).
 """
@@ -17,34 +36,65 @@ from typing import Any
 
 import numpy as np
 
-from rehab.scoring.angles import joint_angles
 from rehab.scoring.filters import lowpass, resample, runs
-from rehab.scoring.opening import aperture, extension, fingertip_distances, hand_size_m, spread
+from rehab.scoring.opening import fingertip_distances, hand_size_m, spread
 from rehab.scoring.reference import Reference
 from rehab.scoring.track import HandTrack
 
 DTW_FS = 15.0
 ACTIVE_FRACTION = 0.15
-SCORE_SCALE = 0.5
+COST_AT_50 = 0.5  # DTW cost scored 50
+STEEPNESS = 6.0  # how sharply the score falls around it (see ``score_from_cost``)
 MAX_DTW_LEN = 400  # samples per sequence (27 s at 15 Hz); longer ones are thinned
-FEATURE_CUTOFF_HZ = 4.0  # features are low-passed (tracker noise) before matching
+FEATURE_CUTOFF_HZ = 4.0  # signals are low-passed (tracker noise) before matching
 ACTIVE_CUTOFF_HZ = 1.5  # and more for finding where the movement starts and ends
-MIN_ACTIVE_S = 0.2  # shorter bursts of feature speed are noise, not movement
-ANGLE_UNIT_DEG = 30.0
-DISTANCE_UNIT = 0.2  # hand sizes
+MIN_ACTIVE_S = 0.2  # shorter bursts of signal speed are noise, not movement
+MAX_GAP_S = 1.0  # longer gaps without the hand split the movement (the rest is matched as one)
+WEIGHT_FRACTION = 0.15  # signals moving less than this fraction of the busiest one drop out
+END_SLACK = 0.15  # DTW may skip this fraction of either movement at each end
+AMPLITUDE_FLOOR = 0.4  # patient signals are scaled by at least this fraction of the reference's
+WRIST, MIDDLE_MCP = 0, 9
+FINGER_TIPS = (8, 12, 16, 20)
+PALM = (0, 5, 9, 13, 17)
+SIGNAL_NAMES = (
+    "extension_index", "extension_middle", "extension_ring", "extension_little",
+    "thumb_index", "thumb_middle", "thumb_ring", "thumb_little", "spread",
+    "direction_x", "direction_y", "palm_width", "position_x", "position_y", "log_size",
+)
+# Smallest reference standard deviation that counts as movement, per signal (same order): about
+# three times the low-passed jitter of a still hand.
+MIN_SD = np.array([0.02] * 12 + [0.05, 0.05, 0.02])
 
 
-def features(world: np.ndarray, size_m: float) -> np.ndarray:
-    """(M, 22) feature matrix (see module doc) from world landmarks (M, 21, 3)."""
-    ang = np.stack(list(joint_angles(world).values()), axis=-1) / ANGLE_UNIT_DEG
-    dist = np.concatenate([aperture(world, size_m)[:, None], extension(world, size_m)[:, None],
-                           spread(world, size_m)[:, None], fingertip_distances(world, size_m)],
-                          axis=-1) / DISTANCE_UNIT
-    return np.concatenate([ang, dist], axis=-1)
+def signals(world: np.ndarray, image: np.ndarray, hand: str) -> np.ndarray:
+    """(M, 15) movement signals (see module doc) from world and image landmarks (M, 21, 3).
+
+    A left hand is mirrored (x -> -x) first so its signals equal those of the right hand it
+    mirrors. NaN rows stay NaN.
+    """
+    w = np.array(world, float)
+    img = np.array(image, float)[..., :2]
+    if hand == "left":
+        w[..., 0] = -w[..., 0]
+        img[..., 0] = 1.0 - img[..., 0]
+    size_m = hand_size_m(w)
+    axis = img[:, MIDDLE_MCP] - img[:, WRIST]
+    length = np.maximum(np.linalg.norm(axis, axis=-1), 1e-9)
+    ok = ~np.isnan(length)
+    median_length = max(float(np.median(length[ok])) if ok.any() else 1.0, 1e-6)
+    # Finger extension from the 2-D image: trackers estimate depth poorly, so 3-D fingertip
+    # positions wobble (measured: r = 0.3-0.6 against ground truth on a reach) where the
+    # image-plane ones follow it (r > 0.9). Thumb-tip distances are reliable in 3-D.
+    extension = np.linalg.norm(img[:, FINGER_TIPS] - img[:, WRIST:WRIST + 1], axis=-1)
+    return np.concatenate([
+        extension / length[:, None], fingertip_distances(w, size_m), spread(w, size_m)[:, None],
+        axis / length[:, None], (np.linalg.norm(img[:, 5] - img[:, 17], axis=-1) / length)[:, None],
+        img[:, PALM].mean(axis=1) / median_length, np.log(length / median_length)[:, None],
+    ], axis=-1)
 
 
 def active_span(t: np.ndarray, f: np.ndarray) -> tuple[int, int]:
-    """[first, last] index of the movement: runs of >= 0.2 s where the feature speed |df/dt|
+    """[first, last] index of the movement: runs of >= 0.2 s where the signal speed |df/dt|
     (1.5 Hz low-passed) exceeds 15 % of its 95th percentile; everything when nothing moves."""
     if len(f) < 3:
         return 0, max(len(f) - 1, 0)
@@ -58,12 +108,16 @@ def active_span(t: np.ndarray, f: np.ndarray) -> tuple[int, int]:
     return moving[0][0], moving[-1][1] - 1
 
 
-def segment_cost(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Local cost c(i, j) = min(dist(a_i, [b_{j-1}, b_j]), dist(b_j, [a_{i-1}, a_i])) / sqrt(d).
+def segment_cost(a: np.ndarray, b: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Local cost c(i, j) = min(d(a_i, [b_{j-1}, b_j]), d(b_j, [a_{i-1}, a_i])), with the
+    weighted distance d(x, y) = sqrt(sum_k w_k (x_k - y_k)^2).
 
     Distances to the segment between neighbouring samples rather than to the samples, so a
     slower copy of a movement (whose samples fall between the other's) costs almost nothing.
     """
+    scale = np.sqrt(weights)
+    a, b = a * scale, b * scale
+
     def to_segments(p: np.ndarray, q: np.ndarray) -> np.ndarray:
         q0 = np.concatenate([q[:1], q[:-1]])
         seg = q - q0
@@ -71,20 +125,24 @@ def segment_cost(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         u = np.clip(np.sum(rel * seg, axis=-1) / np.maximum(np.sum(seg ** 2, axis=-1), 1e-12), 0, 1)
         return np.linalg.norm(rel - u[..., None] * seg, axis=-1)
 
-    return np.minimum(to_segments(a, b), to_segments(b, a).T) / np.sqrt(a.shape[1])
+    return np.minimum(to_segments(a, b), to_segments(b, a).T)
 
 
-def dtw_cost(a: np.ndarray, b: np.ndarray) -> float:
-    """Mean local cost along the optimal DTW path between sequences a (n, d) and b (m, d).
+def dtw_cost(cost: np.ndarray, slack: float = END_SLACK) -> float:
+    """Mean local cost along the optimal DTW path through a cost matrix (n, m).
 
-    D[i, j] = c(i, j) + min(D[i-1, j], D[i, j-1], D[i-1, j-1]) with c from ``segment_cost``;
-    the path length is tracked alongside so the mean is D / length. O(n m) time and memory.
+    D[i, j] = c(i, j) + min(D[i-1, j], D[i, j-1], D[i-1, j-1]); the path length is tracked
+    alongside so the mean is D / length. The path may start anywhere in the first ``slack``
+    of either sequence and end anywhere in its last ``slack`` (D[0, j] = D[i, 0] = 0 there):
+    a tracker settling on the hand, or the edges of the active part found a little early or
+    late, are not a different movement. O(n m) time and memory.
     """
-    n, m = len(a), len(b)
-    cost = segment_cost(a, b)
+    n, m = cost.shape
+    sn, sm = int(slack * n), int(slack * m)
     acc = np.full((n + 1, m + 1), np.inf)
     steps = np.zeros((n + 1, m + 1))
-    acc[0, 0] = 0.0
+    acc[0, :sm + 1] = 0.0
+    acc[:sn + 1, 0] = 0.0
     for i in range(1, n + 1):
         row, prev = acc[i], acc[i - 1]
         srow, sprev = steps[i], steps[i - 1]
@@ -97,14 +155,37 @@ def dtw_cost(a: np.ndarray, b: np.ndarray) -> float:
                 best, s = row[j - 1], srow[j - 1]
             row[j] = crow[j - 1] + best
             srow[j] = s + 1
-    return float(acc[n, m] / steps[n, m])
+    ends = [(n, j) for j in range(m - sm, m + 1)] + [(i, m) for i in range(n - sn, n)]
+    return float(min(acc[e] / steps[e] for e in ends if steps[e] > 0))
 
 
-def _uniform_features(t: np.ndarray, world: np.ndarray, size_m: float) -> tuple[np.ndarray, np.ndarray]:
-    tu, wu = resample(t, world, DTW_FS, max_gap_s=1.0)
-    f = features(wu, size_m)
+def _uniform_signals(t: np.ndarray, world: np.ndarray, image: np.ndarray,
+                     hand: str) -> tuple[np.ndarray, np.ndarray]:
+    both = np.concatenate([world, image], axis=1)
+    tu, bu = resample(t, both, DTW_FS, max_gap_s=MAX_GAP_S)
+    if len(tu) == 0:
+        return tu, np.zeros((0, len(SIGNAL_NAMES)))
+    f = signals(bu[:, :21], bu[:, 21:], hand)
     ok = ~np.isnan(f).any(axis=1)
     return tu[ok], lowpass(f[ok], DTW_FS, FEATURE_CUTOFF_HZ)
+
+
+def reference_weights(sd: np.ndarray) -> np.ndarray:
+    """w_k = s_k / sum s_j over the signals that move (see module doc); zeros when none does."""
+    moving = (sd >= MIN_SD) & (sd >= WEIGHT_FRACTION * np.max(sd))
+    w = np.where(moving, sd, 0.0)
+    total = float(w.sum())
+    return w / total if total > 0 else w
+
+
+def score_from_cost(cost: float) -> float:
+    """score = 100 / (1 + (c / 0.5)^6), one decimal.
+
+    Measured (see tests/test_similarity_calibration.py): the same movement seen by another
+    tracker costs 0.1-0.4 (score 86-100), a different movement 0.55-1.0 (score <= 36), so
+    the score falls steeply between them.
+    """
+    return round(100.0 / (1.0 + (max(cost, 0.0) / COST_AT_50) ** STEEPNESS), 1)
 
 
 def no_similarity(reason: str) -> dict[str, Any]:
@@ -120,33 +201,55 @@ def _thin(f: np.ndarray, max_len: int = MAX_DTW_LEN) -> np.ndarray:
 
 
 def similarity(track: HandTrack, reference: Reference,
-               repetitions: tuple[int, int] | None = None) -> dict[str, Any]:
-    """Compare ``track`` with ``reference``; see the module doc.
+               repetitions: tuple[int, int] | None = None, hand: str = "right") -> dict[str, Any]:
+    """Compare ``track`` (of anatomical ``hand``) with ``reference``; see the module doc.
 
     Args:
         repetitions: (patient, reference) repetition counts of a rhythmic task. When both are
             >= 1, the reference's active part is repeated k = round(patient / reference) times
             before matching (a patient doing 9 cycles after a 3-cycle demonstration is matched
             against it 3 times), and tempo_ratio compares durations per repetition.
+        hand: the side ``track`` shows ("left" or "right"); a left hand is mirrored.
 
     Returns:
         {"score": 0-100, "tempo_ratio", "reference_duration_s", "patient_duration_s",
-        "dtw_cost", "reference_repeats"} (values None when either movement is too short).
+        "dtw_cost", "reference_repeats", "signals"} (the signals that took part, by weight);
+        values None when either movement is too short.
     """
-    ref_world = np.where(reference.present[:, None, None], reference.world, np.nan)
-    tr, fr = _uniform_features(reference.t, ref_world, hand_size_m(ref_world))
-    tp, fp = _uniform_features(track.t, track.world, track.size_m)
+    present = reference.present[:, None, None]
+    tr, fr = _uniform_signals(reference.t, np.where(present, reference.world, np.nan),
+                              np.where(present, reference.image, np.nan), reference.hand)
+    tp, fp = _uniform_signals(track.t, track.world, track.image, hand)
     if len(fr) < 3 or len(fp) < 3:
         return no_similarity("too little movement data to compare")
-    r0, r1 = active_span(tr, fr)
-    p0, p1 = active_span(tp, fp)
+    r0, r1 = active_span(tr, fr / MIN_SD)
+    p0, p1 = active_span(tp, fp / MIN_SD)
     ref_s, pat_s = float(tr[r1] - tr[r0]), float(tp[p1] - tp[p0])
-    repeats, per_rep = 1, 1.0
+    ref, pat = fr[r0:r1 + 1], fp[p0:p1 + 1]
+    sd_ref = ref.std(axis=0)
+    weights = reference_weights(sd_ref)
+    if not weights.any():
+        return no_similarity("the demonstration does not move")
+    safe = np.where(sd_ref > 0, sd_ref, 1.0)
+    ref_z = (ref - ref.mean(axis=0)) / safe
+    pat_z = (pat - pat.mean(axis=0)) / np.maximum(pat.std(axis=0), AMPLITUDE_FLOOR * safe)
+    u = weights > 0
+    ref_c, pat_c, var = ref_z[:, u], pat_z[:, u], weights[u]
+    pat_m = _thin(pat_c)
+    candidates = {1}
     if repetitions is not None and min(repetitions) >= 1:
-        repeats = max(1, round(repetitions[0] / repetitions[1]))
+        candidates.add(max(1, round(repetitions[0] / repetitions[1])))
+    # Repetition counts on tracked data can be off (a tap counted twice); the repeat count
+    # that matches best is taken rather than trusting the counts.
+    cost, repeats = min((dtw_cost(segment_cost(_thin(np.tile(ref_c, (k, 1))), pat_m, var)), k)
+                        for k in sorted(candidates))
+    per_rep = 1.0 / repeats
+    if repetitions is not None and min(repetitions) >= 1 and repeats > 1:
         per_rep = repetitions[1] / repetitions[0]
-    cost = dtw_cost(_thin(np.tile(fr[r0:r1 + 1], (repeats, 1))), _thin(fp[p0:p1 + 1]))
-    return {"score": round(100.0 * float(np.exp(-cost / SCORE_SCALE)), 1),
+    order = np.argsort(-weights)
+    used = weights > 0
+    return {"score": score_from_cost(cost),
             "tempo_ratio": round(per_rep * pat_s / ref_s, 3) if ref_s > 0 else None,
             "reference_duration_s": round(ref_s, 3), "patient_duration_s": round(pat_s, 3),
-            "dtw_cost": round(cost, 4), "reference_repeats": repeats}
+            "dtw_cost": round(cost, 4), "reference_repeats": repeats,
+            "signals": {SIGNAL_NAMES[k]: round(float(weights[k]), 3) for k in order if used[k]}}

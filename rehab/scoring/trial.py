@@ -95,7 +95,7 @@ def score_trial(frames: Sequence[TrackedFrame], task: str, hand: str,
     side = pick_hand(frames, hand)
     track = hand_track(frames, side)
     metrics, reps, smooth = _task_metrics(task, track)
-    sim = _similarity(task, track, reps, reference) if reference is not None else None
+    sim = _similarity(task, track, side, reps, reference) if reference is not None else None
     return TrialScore(
         task=task, hand=side, frames=len(frames),
         tracked_fraction=round(track.tracked_fraction, 4), repetitions=reps, metrics=metrics,
@@ -105,13 +105,15 @@ def score_trial(frames: Sequence[TrackedFrame], task: str, hand: str,
         similarity=sim)
 
 
-def _similarity(task: str, track: HandTrack, reps: int, reference: Reference) -> dict[str, Any]:
+def _similarity(task: str, track: HandTrack, side: str, reps: int,
+                reference: Reference) -> dict[str, Any]:
     """Similarity to ``reference``; an unusable reference gives {"score": None, "error": ...}."""
     try:
         ref_reps = _task_metrics(task, hand_track(reference.to_frames(), reference.hand))[1]
     except ScoringError as exc:
         return no_similarity(f"reference: {exc.message}")
-    return similarity(track, reference, (reps, ref_reps) if task in RHYTHMIC_TASKS else None)
+    return similarity(track, reference, (reps, ref_reps) if task in RHYTHMIC_TASKS else None,
+                      hand=side)
 
 
 def _task_metrics(task: str, track: HandTrack) -> tuple[dict[str, Any], int, dict[str, Any] | None]:
