@@ -318,18 +318,24 @@ def _resume_choice(req, store, patient_id, loaded, display, clock) -> tuple[str,
         f"Y = yes, go on from step {step + 1}\nN = no, start again from the beginning",
         footer="Press Y or N",
     )
-    return found if ask_yes_no(display, clock, scene) else None
+    answer = ask_yes_no(display, clock, scene)
+    if answer is None:
+        raise RehabError("the window was closed before the session started",
+                         hint="run the command again when ready")
+    return found if answer else None
 
 
-def ask_yes_no(display: Display, clock: Clock, scene: object) -> bool:
-    """Show ``scene`` until Y (True) or N (False); ESC or closing the window count as no."""
+def ask_yes_no(display: Display, clock: Clock, scene: object) -> bool | None:
+    """Show ``scene`` until Y (True) or N / ESC (False); None when the window was closed."""
     display.show(scene)
     while True:
         for cmd in display.poll():
             if cmd.kind == CommandKind.YES:
                 return True
-            if cmd.kind in (CommandKind.NO, CommandKind.QUIT, CommandKind.CLOSE):
+            if cmd.kind in (CommandKind.NO, CommandKind.QUIT):
                 return False
+            if cmd.kind == CommandKind.CLOSE:
+                return None
         clock.sleep_until(clock.now() + POLL_S)
 
 

@@ -152,10 +152,12 @@ def test_resume_is_offered_on_screen(key, first_step):
     assert result.steps[0]["index"] == first_step
 
 
-def test_ask_yes_no_treats_esc_as_no():
+def test_ask_yes_no_treats_esc_as_no_and_close_as_none():
     clock = SimulatedClock()
     keys = ScriptedInput().press(Command(CommandKind.QUIT))
     assert ask_yes_no(RecordingDisplay(clock, keys), clock, TextScene("Q?")) is False
+    keys = ScriptedInput().press(Command(CommandKind.CLOSE))
+    assert ask_yes_no(RecordingDisplay(clock, keys), clock, TextScene("Q?")) is None
 
 
 def test_unexpected_crash_ends_the_session_and_logs_the_traceback(monkeypatch, tmp_path):
