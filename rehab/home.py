@@ -1,7 +1,8 @@
 """The patient's home screen: today's assigned session and this week's count, one key to start.
 
 ``home_plan`` works out what to offer from the store (no screen involved, easy to test);
-``home_scene`` turns it into a screen; ``wait_for_start`` shows it and waits for one key.
+``home_scene`` turns it into a screen; ``wait_for_start`` shows it and waits for one key;
+``run_home`` does all of it and runs the chosen session (``rehab home``).
 """
 
 from __future__ import annotations
@@ -9,9 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from rehab.devices.base import Clock, CommandKind, Display
 from rehab.engine.scenes import TextScene
+from rehab.errors import RehabError
+
+if TYPE_CHECKING:
+    from rehab.runner import RunRequest
 
 POLL_S = 0.05
 
@@ -94,3 +100,35 @@ def wait_for_start(display: Display, clock: Clock, plan: HomePlan, autopilot: bo
             if cmd.kind in (CommandKind.QUIT, CommandKind.CLOSE, CommandKind.NO):
                 return False
         clock.sleep_until(clock.now() + POLL_S)
+
+
+def run_home(req: RunRequest, display: Display | None = None) -> Any:
+    """The home screen for ``req.patient_id``; on one key, runs today's assigned protocol.
+
+    Returns the ``SessionResult``, or None when the patient closed the home screen.
+    """
+    from rehab.runner import make_clock, run_session
+    from rehab.store import Store
+
+    with Store(req.data_dir) as store:
+        plan = home_plan(store, req.patient_id)
+    clock = make_clock(req.fast)
+    own = display is None
+    if display is None:
+        from rehab.devices.display import PygameDisplay
+
+        display = PygameDisplay(fullscreen=not req.window, clock=clock)
+    try:
+        if not wait_for_start(display, clock, plan, req.autopilot) or plan.today is None:
+            return None
+        if not plan.today.protocol_path.is_file():
+            raise RehabError(
+                f"the assigned protocol file {plan.today.protocol_path} is missing",
+                hint=f"ask your clinician to assign it again: rehab assign {req.patient_id} "
+                "PROTOCOL --per-week N",
+            )
+        req.protocol_path = plan.today.protocol_path
+        return run_session(req, display=display, clock=clock)
+    finally:
+        if own:
+            display.close()

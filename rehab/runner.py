@@ -135,38 +135,6 @@ def run_session(req: RunRequest, display: Display | None = None, clock: Clock | 
         store.close()
 
 
-def run_home(req: RunRequest, display: Display | None = None):
-    """The home screen for ``req.patient_id``; on one key, runs today's assigned protocol.
-
-    Returns the ``SessionResult``, or None when the patient closed the home screen.
-    """
-    from rehab.home import home_plan, wait_for_start
-    from rehab.store import Store
-
-    with Store(req.data_dir) as store:
-        plan = home_plan(store, req.patient_id)
-    clock = make_clock(req.fast)
-    own = display is None
-    if display is None:
-        from rehab.devices.display import PygameDisplay
-
-        display = PygameDisplay(fullscreen=not req.window, clock=clock)
-    try:
-        if not wait_for_start(display, clock, plan, req.autopilot) or plan.today is None:
-            return None
-        if not plan.today.protocol_path.is_file():
-            raise RehabError(
-                f"the assigned protocol file {plan.today.protocol_path} is missing",
-                hint=f"ask your clinician to assign it again: rehab assign {req.patient_id} "
-                "PROTOCOL --per-week N",
-            )
-        req.protocol_path = plan.today.protocol_path
-        return run_session(req, display=display, clock=clock)
-    finally:
-        if own:
-            _quiet(display.close)
-
-
 def _patient(store, req: RunRequest):
     from rehab.engine.types import PatientInfo
 

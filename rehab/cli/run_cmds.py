@@ -114,7 +114,7 @@ def home_cmd(patient: str, **kw) -> None:
       rehab home --patient P001
       rehab home --patient P001 --window
     """
-    from rehab.runner import run_home
+    from rehab.home import run_home
 
     result = run_home(_request(Path("."), patient, **kw))
     if result is not None:
