@@ -18,7 +18,7 @@ from typing import Any
 from rehab.devices.base import Clock, CommandKind, Display, SilentAudio
 from rehab.devices.clock import MonotonicClock, SimulatedClock
 from rehab.engine.scenes import TextScene
-from rehab.errors import CameraEnded, CameraError, RehabError
+from rehab.errors import CameraError, RehabError
 from rehab.paths import data_dir as default_data_dir
 
 DEMO_PATIENT = "DEMO"
@@ -222,18 +222,6 @@ class OpenOnceCamera:
     def close(self) -> None:
         self._open = False
         self._inner.close()
-
-    def read(self):
-        try:
-            return self._inner.read()
-        except CameraEnded:
-            raise
-        except CameraError as exc:
-            # The end of a file camera must reach the engine as rehab.errors.CameraEnded (the
-            # contract); a camera module raising its own end-of-file class is mapped onto it.
-            if type(exc).__name__ == "CameraEnded":
-                raise CameraEnded(exc.message, exc.hint) from exc
-            raise
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
