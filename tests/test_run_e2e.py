@@ -108,6 +108,9 @@ def test_every_shipped_protocol_runs_headless(protocol_path, camera_clip, tmp_pa
     assert len(playbacks) == sum(p.kind == "observe" for p in planned)
     assert all(pb["frames_shown"] > 0 for pb in playbacks)
     assert len(list(shots.glob("*.png"))) >= len(planned)
+    times = [e["t"] for e in events]
+    assert times == sorted(times)  # one monotonic clock stamps every event
+    assert kinds["session_started"] == kinds["session_ended"] == 1
     assert wall_s < 240, f"{protocol_path.name} took {wall_s:.0f} s"
 
 
