@@ -56,6 +56,7 @@ MAX_DTW_LEN = 400  # samples per sequence (27 s at 15 Hz); longer ones are thinn
 FEATURE_CUTOFF_HZ = 4.0  # signals are low-passed (tracker noise) before matching
 ACTIVE_CUTOFF_HZ = 1.5  # and more for finding where the movement starts and ends
 MIN_ACTIVE_S = 0.2  # shorter bursts of signal speed are noise, not movement
+EDGE_S = 0.2  # speed this close to either end is filter edge effect or tracker settling
 MAX_GAP_S = 1.0  # longer gaps without the hand split the movement (the rest is matched as one)
 WEIGHT_FRACTION = 0.15  # signals moving less than this fraction of the busiest one drop out
 END_SLACK = 0.15  # DTW may skip this fraction of either movement at each end
@@ -102,11 +103,14 @@ def signals(world: np.ndarray, image: np.ndarray, hand: str) -> np.ndarray:
 
 def active_span(t: np.ndarray, f: np.ndarray) -> tuple[int, int]:
     """[first, last] index of the movement: runs of >= 0.2 s where the signal speed |df/dt|
-    (1.5 Hz low-passed) exceeds 15 % of its 95th percentile; everything when nothing moves."""
+    (1.5 Hz low-passed, ignoring the first and last 0.2 s) exceeds 15 % of its 95th
+    percentile; everything when nothing moves."""
     if len(f) < 3:
         return 0, max(len(f) - 1, 0)
     v = np.nan_to_num(np.linalg.norm(np.gradient(lowpass(f, DTW_FS, ACTIVE_CUTOFF_HZ), t, axis=0),
                                      axis=-1))
+    edge = int(round(EDGE_S * DTW_FS))
+    v[:edge] = v[len(v) - edge:] = 0.0  # filter edges and a tracker settling on the hand
     thr = ACTIVE_FRACTION * np.percentile(v, 95)
     min_len = max(2, int(round(MIN_ACTIVE_S * DTW_FS)))
     moving = [(a, b) for a, b in runs(v > thr) if b - a >= min_len] if thr > 0 else []
