@@ -250,10 +250,14 @@ def similarity(track: HandTrack, reference: Reference,
     weights = reference_weights(sd_ref)
     if not weights.any():
         return no_similarity("the demonstration does not move")
+    # Both active parts are found in the signals the demonstration moves, in its units: jitter
+    # in signals that do not take part must not stretch them (and the same data gives the same
+    # part whichever side it is on).
+    scale = np.sqrt(weights) / np.where(sd_ref > 0, sd_ref, 1.0)
+    r0, r1 = active_span(tr, fr * scale)
+    p0, p1 = active_span(tp, fp * scale)
+    sd_ref = fr[r0:r1 + 1].std(axis=0)
     safe = np.where(sd_ref > 0, sd_ref, 1.0)
-    # The patient's movement is found in the signals the demonstration moves, in its units:
-    # jitter in signals that do not take part must not stretch the active part.
-    p0, p1 = active_span(tp, fp * (np.sqrt(weights) / safe))
     ref, pat = fr[r0:r1 + 1], fp[p0:p1 + 1]
     sd_pat = pat.std(axis=0)
     amplitude = float(np.sum(weights * np.minimum(sd_pat / safe, 1.0)))
