@@ -103,3 +103,22 @@ def test_an_unusable_reference_gives_no_score_not_an_error(reference):
     sim = _sim(frames, tiny)
     assert sim["score"] is None and "reference" in sim["error"]
     assert set(sim) >= {"score", "tempo_ratio", "dtw_cost"}
+
+
+def test_a_shipped_clip_tracked_by_mediapipe_matches_its_ground_truth():
+    """The rendered finger-tapping clip seen by the lite model scores high against the exact
+    landmarks it was drawn from and low against another movement's (a few seconds of CPU)."""
+    from rehab.clips.library import ClipLibrary
+    from rehab.clips.record import iter_clip_frames
+    from rehab.devices.tracker import MediaPipeTracker
+    from rehab.paths import shipped_videos_dir
+
+    library = ClipLibrary(shipped_videos_dir())
+    info = library.get("finger_tap")
+    with MediaPipeTracker("lite", num_hands=1) as tracker:
+        frames = [tracker.track(f) for f in iter_clip_frames(info.path)]
+    own = _sim(frames, Reference.load(info.reference_path), task="finger_tap")
+    other = _sim(frames, Reference.load(library.get("opposition").reference_path),
+                 task="finger_tap")
+    assert own["score"] >= 80 and own["tempo_ratio"] == pytest.approx(1.0, abs=0.1), own
+    assert other["score"] <= 40, other
