@@ -226,6 +226,23 @@ def _match(ref_z: np.ndarray, pat_z: np.ndarray, weights: np.ndarray,
                                       weights[used])), k) for k in sorted(candidates))
 
 
+def _active_parts(tr: np.ndarray, fr: np.ndarray, tp: np.ndarray, fp: np.ndarray
+                  ) -> tuple[tuple[int, int], tuple[int, int], np.ndarray] | None:
+    """(reference span, patient span, weights), or None when the demonstration does not move.
+
+    Both spans are found in the signals the demonstration moves, in its units: jitter in
+    signals that take no part must not stretch them, and the same data gives the same span
+    whichever side it is on. The weights come from a first pass over all signals / MIN_SD.
+    """
+    r0, r1 = active_span(tr, fr / MIN_SD)
+    sd_ref = fr[r0:r1 + 1].std(axis=0)
+    weights = reference_weights(sd_ref)
+    if not weights.any():
+        return None
+    scale = np.sqrt(weights) / np.where(sd_ref > 0, sd_ref, 1.0)
+    return active_span(tr, fr * scale), active_span(tp, fp * scale), weights
+
+
 def similarity(track: HandTrack, reference: Reference,
                repetitions: tuple[int, int] | None = None, hand: str = "right") -> dict[str, Any]:
     """Compare ``track`` (of anatomical ``hand``) with ``reference``; see the module doc.
@@ -249,28 +266,20 @@ def similarity(track: HandTrack, reference: Reference,
     tp, fp = _uniform_signals(track.t, track.world, track.image, hand)
     if len(fr) < 3 or len(fp) < 3:
         return no_similarity("too little movement data to compare")
-    r0, r1 = active_span(tr, fr / MIN_SD)
-    sd_ref = fr[r0:r1 + 1].std(axis=0)
-    weights = reference_weights(sd_ref)
-    if not weights.any():
+    parts = _active_parts(tr, fr, tp, fp)
+    if parts is None:
         return no_similarity("the demonstration does not move")
-    # Both active parts are found in the signals the demonstration moves, in its units: jitter
-    # in signals that do not take part must not stretch them (and the same data gives the same
-    # part whichever side it is on).
-    scale = np.sqrt(weights) / np.where(sd_ref > 0, sd_ref, 1.0)
-    r0, r1 = active_span(tr, fr * scale)
-    p0, p1 = active_span(tp, fp * scale)
-    sd_ref = fr[r0:r1 + 1].std(axis=0)
-    safe = np.where(sd_ref > 0, sd_ref, 1.0)
+    (r0, r1), (p0, p1), weights = parts
     ref, pat = fr[r0:r1 + 1], fp[p0:p1 + 1]
-    sd_pat = pat.std(axis=0)
+    sd_ref, sd_pat = ref.std(axis=0), pat.std(axis=0)
+    safe = np.where(sd_ref > 0, sd_ref, 1.0)
     amplitude = float(np.sum(weights * np.minimum(sd_pat / safe, 1.0)))
     counted = None
     if repetitions is not None and min(repetitions) >= 1:
         counted = max(1, round(repetitions[0] / repetitions[1]))
-    cost, repeats = _match(
-        (ref - ref.mean(axis=0)) / safe,
-        (pat - pat.mean(axis=0)) / np.maximum(sd_pat, AMPLITUDE_FLOOR * safe), weights, {1, counted or 1})
+    ref_z = (ref - ref.mean(axis=0)) / safe
+    pat_z = (pat - pat.mean(axis=0)) / np.maximum(sd_pat, AMPLITUDE_FLOOR * safe)
+    cost, repeats = _match(ref_z, pat_z, weights, {1, counted or 1})
     # per repetition from the counts when the reference was repeated to match them
     per_rep = (repetitions[1] / repetitions[0]
                if repetitions is not None and repeats == counted and repeats > 1 else 1.0)
