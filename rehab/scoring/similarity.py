@@ -257,8 +257,8 @@ def similarity(track: HandTrack, reference: Reference,
     Returns:
         {"score": 0-100, "tempo_ratio" (patient / reference active duration, per
         repetition), "reference_duration_s", "patient_duration_s" (active parts),
-        "dtw_cost", "amplitude_ratio", "reference_repeats", "signals" (those that took part,
-        by weight)}; score None with an "error" when either movement is too short.
+        "dtw_cost", "amplitude_ratio", "reference_repeats"}; score None with an "error"
+        when either movement is too short.
     """
     present = reference.present[:, None, None]
     tr, fr = _uniform_signals(reference.t, np.where(present, reference.world, np.nan),
@@ -284,10 +284,8 @@ def similarity(track: HandTrack, reference: Reference,
     per_rep = (repetitions[1] / repetitions[0]
                if repetitions is not None and repeats == counted and repeats > 1 else 1.0)
     ref_s, pat_s = float(tr[r1] - tr[r0]), float(tp[p1] - tp[p0])
-    order = [k for k in np.argsort(-weights) if weights[k] > 0]
     return {"score": round(score_from_cost(cost) * min(1.0, amplitude / AMPLITUDE_FLOOR), 1),
             "tempo_ratio": round(per_rep * pat_s / ref_s, 3) if ref_s > 0 else None,
             "reference_duration_s": round(ref_s, 3), "patient_duration_s": round(pat_s, 3),
             "dtw_cost": round(cost, 4), "amplitude_ratio": round(amplitude, 3),
-            "reference_repeats": repeats,
-            "signals": {SIGNAL_NAMES[k]: round(float(weights[k]), 3) for k in order}}
+            "reference_repeats": repeats}
