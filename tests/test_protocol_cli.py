@@ -107,12 +107,15 @@ def test_shipped_protocols_match_schema_keys(path):
     _check_keys(yaml.safe_load(path.read_text()), schema, schema["$defs"])
 
 
-def test_shipped_protocol_validates_with_jsonschema():
-    jsonschema = pytest.importorskip(
-        "jsonschema", reason="jsonschema is not a dependency; optional check"
-    )
+@pytest.mark.parametrize(
+    "path", sorted(shipped_protocols_dir().glob("*.yaml")), ids=lambda p: p.name
+)
+def test_shipped_protocols_validate_with_jsonschema(path):
+    import jsonschema  # a test dependency (pyproject [test] extra)
+
     schema = protocol_json_schema()
-    data = yaml.safe_load((shipped_protocols_dir() / "home_session.yaml").read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    data = yaml.safe_load(path.read_text())
     jsonschema.validate(data, schema)
     data["steps"][0] = {"instruction": {"text": "x", "colour": "red"}}
     with pytest.raises(jsonschema.ValidationError):
