@@ -7,17 +7,17 @@ them with fakes instead of depending on what hardware the test machine happens t
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal
 
+from rehab.devices.quiet import quiet_native_stderr
 from rehab.errors import RehabError
 from rehab.paths import data_dir, shipped_protocols_dir
 
@@ -216,34 +216,17 @@ def start_sdl() -> tuple[str, str | None]:
     import pygame
 
     try:
-        with _quiet_stderr():  # SDL and ALSA print C-level warnings that are not ours to show
+        with quiet_native_stderr():  # SDL and ALSA print C-level warnings that are not ours to show
             pygame.display.init()
         video = pygame.display.get_driver()
         try:
-            with _quiet_stderr():
+            with quiet_native_stderr():
                 pygame.mixer.init()
         except pygame.error:
             return video, None
         return video, _audio_driver() or os.environ.get("SDL_AUDIODRIVER") or "default"
     finally:
         pygame.quit()
-
-
-@contextlib.contextmanager
-def _quiet_stderr() -> Iterator[None]:
-    """Silence file descriptor 2 (C libraries write there directly, bypassing sys.stderr)."""
-    try:
-        saved = os.dup(2)
-    except OSError:
-        yield
-        return
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
 
 
 def _audio_driver() -> str | None:

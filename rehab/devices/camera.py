@@ -58,7 +58,31 @@ def _quiet_opencv() -> Iterator[None]:
             cv2.utils.logging.setLogLevel(old_level)
 
 
-class OpenCVCamera:
+class _CaptureThread:
+    """What both cameras share: an OpenCV capture, a thread feeding it, and their shutdown.
+
+    Subclasses set ``_cap``, ``_thread``, ``_stop``, ``_fps`` and ``_size`` in ``__init__``.
+    """
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2.0)
+            self._thread = None
+        if self._cap is not None:
+            self._cap.release()
+            self._cap = None
+
+    @property
+    def fps(self) -> float:
+        return self._fps
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self._size
+
+
+class OpenCVCamera(_CaptureThread):
     """A webcam read on a capture thread; ``read`` returns the newest frame not yet returned.
 
     Args:
@@ -173,25 +197,9 @@ class OpenCVCamera:
             self._returned_index = frame.index
             return frame
 
-    def close(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=2.0)
-            self._thread = None
-        if self._cap is not None:
-            self._cap.release()
-            self._cap = None
-
-    @property
-    def fps(self) -> float:
-        return self._fps
-
-    @property
-    def size(self) -> tuple[int, int]:
-        return self._size
 
 
-class FileCamera:
+class FileCamera(_CaptureThread):
     """A video file used as a camera.
 
     ``realtime=True``: a thread plays the file at its own frame rate (``captured_at`` is the
@@ -320,23 +328,6 @@ class FileCamera:
         if self._cap is None:
             raise CameraError(f"{self.name} is not open", hint="call open() first")
         return self._read_realtime() if self.realtime else self._read_fast()
-
-    def close(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=2.0)
-            self._thread = None
-        if self._cap is not None:
-            self._cap.release()
-            self._cap = None
-
-    @property
-    def fps(self) -> float:
-        return self._fps
-
-    @property
-    def size(self) -> tuple[int, int]:
-        return self._size
 
     def __enter__(self) -> FileCamera:
         return self
