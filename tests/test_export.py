@@ -1,14 +1,19 @@
-"""Export: tidy per-trial and per-session tables, ratings, metrics, empty patients, CSV mode."""
+"""Export: tidy per-trial and per-session tables, ratings, metrics, empty patients, CSV mode,
+and the fast CSV writer and local-time conversion giving exactly what pandas/dateutil give."""
 
 from __future__ import annotations
 
+import io
 import os
 import stat
+import time
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from rehab.engine.writer import Event
+from rehab.report import csvtext
 from rehab.report.export import (
     SUMMARY_COLUMNS,
     TRIAL_COLUMNS,
@@ -16,6 +21,8 @@ from rehab.report.export import (
     export_sessions,
     export_trials,
     flatten,
+    local_times,
+    metric_frame,
     write_csv,
 )
 from rehab.store import Store
@@ -121,14 +128,15 @@ def test_bulk_store_exports_every_trial(store):
 
 
 def test_metric_frame_matches_row_by_row_flatten():
-    from rehab.report.export import metric_frame
-
     dicts = [
         {"a": 1, "b": {"c": 2.5, "d": {"e": "x"}}, "l": [1, 2]},
         {"a": 2, "b": None, "z": True},
         {},
         {"b": {"c": None, "f": 7}, "a": 3},
         {"a": 4, "b": {"c": 1.0, "d": {"e": "y"}}, "l": [3]},
+        {"a": 5, "b": {"c": 2.0, "d": {"e": "z"}}, "l": [4, 5]},  # same layout as the first
+        {"l": [6, 7], "a": 6},  # two-element lists in every row of a layout stay whole cells
+        {"l": [8, 9], "a": 7},
     ]
     fast = metric_frame(dicts)
     slow = pd.DataFrame([flatten(d) for d in dicts])
@@ -139,3 +147,74 @@ def test_metric_frame_matches_row_by_row_flatten():
         b = [None if pd.isna(v) else v for v in slow[col].tolist()]
         assert a == b, col
     assert list(fast.columns[:2]) == ["a", "b.c"]
+
+
+def test_metric_frame_skips_headline_keys_but_expands_dicts():
+    df = metric_frame([{"task": "t", "x": 1, "hand": {"k": 2}}, {"task": "u", "x": 2}],
+                      skip=frozenset({"task", "hand"}))
+    assert list(df.columns) == ["x", "hand.k"]
+    assert df["x"].tolist() == [1, 2] and df["hand.k"].iloc[0] == 2
+
+
+def _awkward_frame(n: int = 400) -> pd.DataFrame:
+    rng = np.random.default_rng(1)
+    floats = rng.choice([0.0, -0.0, 1e20, 1.5e-7, np.nan, 0.1, 1 / 3, 2.5, -1e-300, np.inf,
+                         1e16, 123456789.123], n)
+    objects = np.array([1, 1.0, True, None, np.nan, "x,y", "plain", -0.0, 0.0, pd.NA, 2**70,
+                        np.float64(0.1), [1, 2]], dtype=object)
+    return pd.DataFrame({
+        "f": floats, "f32": floats.astype(np.float32), "i": rng.integers(-5, 10**12, n),
+        "u8": rng.integers(0, 5, n).astype(np.uint8), "b": rng.random(n) > 0.5,
+        "I": pd.array(rng.choice(np.array([1, 2, None], dtype=object), n), dtype="Int64"),
+        "B": pd.array(rng.choice(np.array([True, False, None], dtype=object), n), dtype="boolean"),
+        "s": pd.Series(rng.choice(np.array(["a", "b,c", 'q"uote', "nl\nx", "cr\rx", "", " sp", "é",
+                                            None], dtype=object), n), dtype="str"),
+        "o": pd.Series(rng.choice(objects, n), dtype=object),
+        'label, with "quotes"': 1.0,
+    })
+
+
+@pytest.mark.parametrize("pick", [
+    lambda df: df,
+    lambda df: df.iloc[:0],  # header only
+    lambda df: df[["s"]],  # one column: handed to pandas
+    lambda df: df.assign(when=pd.Timestamp("2025-01-01")),  # dates: handed to pandas
+    lambda df: df.astype({"s": object}),
+])
+def test_csv_writer_writes_exactly_what_to_csv_writes(pick, monkeypatch):
+    assert csvtext._supported(_awkward_frame())  # every dtype here takes the fast path
+    monkeypatch.setattr(csvtext, "CHUNK_ROWS", 150)  # several chunks
+    df = pick(_awkward_frame())
+    fast = io.StringIO(newline="")
+    csvtext.write_frame(df, fast)
+    assert fast.getvalue() == df.to_csv(index=False)
+
+
+def test_csv_writer_uses_its_own_path_for_the_export(store, monkeypatch):
+    _session(store)
+    df = export_trials(store, "P001")
+    assert csvtext._supported(df)  # the export's dtypes must not fall back to to_csv
+    out = io.StringIO(newline="")
+    csvtext.write_frame(df, out)
+    assert out.getvalue() == df.to_csv(index=False)
+
+
+@pytest.mark.skipif(not hasattr(time, "tzset"), reason="needs time.tzset (Unix)")
+@pytest.mark.parametrize("zone", ["America/New_York", "Australia/Lord_Howe", "Asia/Kolkata"])
+def test_local_times_match_dateutil_across_dst(zone, monkeypatch):
+    from dateutil.tz import tzlocal
+
+    utc = pd.Series([pd.Timestamp("2025-03-09 06:59:59"), pd.Timestamp("2025-03-09 07:00:00"),
+                     None, pd.Timestamp("2025-11-02 05:30:00.123456"),
+                     pd.Timestamp("2025-10-04 15:30:00"), pd.Timestamp("2025-04-05 15:00:00")])
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    try:
+        expected = (pd.to_datetime(utc).dt.tz_localize("UTC").dt.tz_convert(tzlocal())
+                    .dt.tz_localize(None))
+        got = local_times(utc)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    pd.testing.assert_series_equal(got, expected)
+    assert (got.dropna() != utc.dropna()).all()  # these zones are never at UTC
