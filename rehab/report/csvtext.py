@@ -58,8 +58,8 @@ def _kind(dtype) -> str | None:
         return "object" if dtype.kind == "O" else None
     if isinstance(dtype, pd.StringDtype):
         return "text"
-    if isinstance(dtype, (pd.BooleanDtype, pd.core.arrays.integer.IntegerDtype)):
-        return "masked"
+    if pd.api.types.is_extension_array_dtype(dtype) and dtype.kind in "iub":
+        return "masked"  # Int64, boolean, ...: written as str() of each value
     return None
 
 
@@ -69,9 +69,7 @@ def cells(s: pd.Series) -> np.ndarray:
     if kind == "object":
         return _object_cells(s.to_numpy())
     codes, uniques = pd.factorize(s)  # missing values get code -1
-    if kind == "float":
-        text = np.asarray(uniques).astype(str).astype(object)
-    elif kind == "numpy":
+    if kind in ("float", "numpy"):  # numpy's shortest round-trip text, as pandas writes it
         text = np.asarray(uniques).astype(str).astype(object)
     elif kind == "masked":
         text = np.array([str(v) for v in uniques.to_numpy(dtype=object)], dtype=object)
