@@ -10,7 +10,7 @@ shows the cost when other processes share the machine, wall time then includes w
 Baseline in the same run: the raw trials table read with ``pd.read_sql("SELECT * FROM trials")``
 and written with ``to_csv``, i.e. moving the same data with no tidying at all; "x baseline" is
 what our joins, JSON decoding, flattening and formatting cost on top. Targets: export < 1 s,
-review < 5 s. Also checks that ``write_csv`` wrote exactly what ``DataFrame.to_csv`` writes.
+review < 5 s. Also checks that the exported CSV is what ``DataFrame.to_csv`` writes.
 
 Run:  python bench/export.py [--sessions 1000] [--trials 30] [--repeat 3]
 """

@@ -3,17 +3,14 @@ and the fast CSV writer and local-time conversion giving exactly what pandas/dat
 
 from __future__ import annotations
 
-import io
 import os
 import stat
 import time
 
-import numpy as np
 import pandas as pd
 import pytest
 
 from rehab.engine.writer import Event
-from rehab.report import csvtext
 from rehab.report.export import (
     SUMMARY_COLUMNS,
     TRIAL_COLUMNS,
@@ -154,49 +151,6 @@ def test_metric_frame_skips_headline_keys_but_expands_dicts():
                       skip=frozenset({"task", "hand"}))
     assert list(df.columns) == ["x", "hand.k"]
     assert df["x"].tolist() == [1, 2] and df["hand.k"].iloc[0] == 2
-
-
-def _awkward_frame(n: int = 400) -> pd.DataFrame:
-    rng = np.random.default_rng(1)
-    floats = rng.choice([0.0, -0.0, 1e20, 1.5e-7, np.nan, 0.1, 1 / 3, 2.5, -1e-300, np.inf,
-                         1e16, 123456789.123], n)
-    objects = np.array([1, 1.0, True, None, np.nan, "x,y", "plain", -0.0, 0.0, pd.NA, 2**70,
-                        np.float64(0.1), [1, 2]], dtype=object)
-    return pd.DataFrame({
-        "f": floats, "f32": floats.astype(np.float32), "i": rng.integers(-5, 10**12, n),
-        "u8": rng.integers(0, 5, n).astype(np.uint8), "b": rng.random(n) > 0.5,
-        "I": pd.array(rng.choice(np.array([1, 2, None], dtype=object), n), dtype="Int64"),
-        "B": pd.array(rng.choice(np.array([True, False, None], dtype=object), n), dtype="boolean"),
-        "s": pd.Series(rng.choice(np.array(["a", "b,c", 'q"uote', "nl\nx", "cr\rx", "", " sp", "é",
-                                            None], dtype=object), n), dtype="str"),
-        "o": pd.Series(rng.choice(objects, n), dtype=object),
-        'label, with "quotes"': 1.0,
-    })
-
-
-@pytest.mark.parametrize("pick", [
-    lambda df: df,
-    lambda df: df.iloc[:0],  # header only
-    lambda df: df[["s"]],  # one column: handed to pandas
-    lambda df: df.assign(when=pd.Timestamp("2025-01-01")),  # dates: handed to pandas
-    lambda df: df.astype({"s": object}),
-])
-def test_csv_writer_writes_exactly_what_to_csv_writes(pick, monkeypatch):
-    assert csvtext._supported(_awkward_frame())  # every dtype here takes the fast path
-    monkeypatch.setattr(csvtext, "CHUNK_ROWS", 150)  # several chunks
-    df = pick(_awkward_frame())
-    fast = io.StringIO(newline="")
-    csvtext.write_frame(df, fast)
-    assert fast.getvalue() == df.to_csv(index=False)
-
-
-def test_csv_writer_uses_its_own_path_for_the_export(store, monkeypatch):
-    _session(store)
-    df = export_trials(store, "P001")
-    assert csvtext._supported(df)  # the export's dtypes must not fall back to to_csv
-    out = io.StringIO(newline="")
-    csvtext.write_frame(df, out)
-    assert out.getvalue() == df.to_csv(index=False)
 
 
 @pytest.mark.skipif(not hasattr(time, "tzset"), reason="needs time.tzset (Unix)")

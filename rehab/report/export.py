@@ -24,7 +24,6 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from rehab.report.csvtext import write_frame
 from rehab.store import schema
 from rehab.store.db import Store
 from rehab.store.secure import open_private
@@ -310,7 +309,7 @@ def export_both(store: Store, patient_id: str | None = None) -> tuple[pd.DataFra
 def write_csv(df: pd.DataFrame, out: str | os.PathLike | None) -> None:
     """Write ``df`` as CSV to ``out`` (created owner-only, 0o600) or to stdout when None."""
     if out is None:
-        write_frame(df, sys.stdout)
+        df.to_csv(sys.stdout, index=False)
         return
     with open_private(Path(out), "w", newline="", encoding="utf-8") as fh:
-        write_frame(df, fh)  # same text as df.to_csv(fh, index=False), 3-4x faster
+        df.to_csv(fh, index=False)
