@@ -15,3 +15,13 @@ def test_ruff_clean():
         [sys.executable, "-m", "ruff", "check", *targets], cwd=ROOT, capture_output=True, text=True
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_mypy_clean_on_the_typed_core():
+    """protocol/, engine/ and scoring/ are type-checked (the files list is in pyproject.toml)."""
+    if subprocess.run([sys.executable, "-m", "mypy", "--version"], capture_output=True).returncode:
+        pytest.skip("mypy not installed (pip install -e '.[test]')")
+    proc = subprocess.run(
+        [sys.executable, "-m", "mypy", "--no-incremental"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
