@@ -282,6 +282,17 @@ def test_rating_with_arrows_and_numbers():
     assert [x["value"] for x in r.writer.ratings] == [1, 7]
 
 
+def test_typing_1_then_0_gives_10_on_a_0_to_10_scale():
+    keys = ScriptedInput()
+    keys.when(is_scene("RatingScene", selected=None), number(1), number(0), CommandKind.CONTINUE)
+    keys.when(is_scene("RatingScene", question="How tired do you feel right now?"),
+              number(0), CommandKind.CONTINUE)  # 0 alone stays 0
+    step = {"kind": "rate", "ratings": [{"scale": "pain"}, {"scale": "fatigue"}]}
+    r = rig(protocol(step), keys=keys, autopilot=False, continue_screens=True)
+    r.session.run()
+    assert [x["value"] for x in r.writer.ratings] == [10, 0]
+
+
 def test_rating_needs_a_value_before_space():
     keys = ScriptedInput().at(1.0, CommandKind.CONTINUE).at(2.0, number(4)).at(
         3.0, CommandKind.CONTINUE).at(4.0, CommandKind.CONTINUE)  # the last for the end screen

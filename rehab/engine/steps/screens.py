@@ -55,8 +55,10 @@ def ask_rating(ctx: StepContext, rating: Rating, intro: str | None = None) -> in
         elif c.kind in (CommandKind.DOWN, CommandKind.LEFT):
             selected[0] = rating.lo if value is None else max(rating.lo, value - 1)
         elif c.kind == CommandKind.NUMBER and c.value is not None:
-            if rating.lo <= c.value <= rating.hi:
-                selected[0] = c.value
+            # Typing "1" then "0" on a 0-10 scale means 10 (a single key cannot say it).
+            typed = 10 if (c.value == 0 and value == 1 and rating.hi >= 10) else c.value
+            if rating.lo <= typed <= rating.hi:
+                selected[0] = typed
         elif c.kind == CommandKind.CONTINUE and value is not None:
             confirmed[0] = True
             return True
