@@ -186,14 +186,9 @@ def _build_devices(req, loaded, store, patient, clock, display, opened):
     opened.append(audio)
     videos = loaded.videos_dir
     library = ClipLibrary(videos)
-
-    def clip_info(name: str):
-        try:
-            return library.get(name)
-        except RehabError:
-            return None
-
     writer = _GuardedWriter(store.writer())
+    # clip_info=library.get: its ClipError (e.g. a broken sidecar) reaches the prepare report
+    # with the reason, instead of "not in the clip library".
 
     def history(task: str, hand: str):
         # the engine asks after recording today's trial: "previous" means an earlier session
@@ -201,7 +196,7 @@ def _build_devices(req, loaded, store, patient, clock, display, opened):
 
     return Devices(clock=clock, display=display, audio=audio, writer=writer,
                    camera=camera, tracker=tracker,
-                   clips=ClipSource(videos, cache_frames=req.fast), clip_info=clip_info,
+                   clips=ClipSource(videos, cache_frames=req.fast), clip_info=library.get,
                    history=history)
 
 

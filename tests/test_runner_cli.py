@@ -265,3 +265,25 @@ def test_prepare_problems_are_shown_on_screen_too(tmp_path):
     assert "missing.mp4" in str(info.value)
     last = display.scenes()[-1]
     assert last.title == "The session cannot start" and "missing.mp4" in last.body
+
+
+def test_broken_demonstration_sidecar_is_named_before_the_session(reach_open_clip, tmp_path):
+    (tmp_path / "protocols").mkdir()
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    shipped = Path(__file__).resolve().parents[1] / "videos"
+    for suffix in (".mp4", ".landmarks.npz"):
+        (videos / f"open_close{suffix}").write_bytes((shipped / f"open_close{suffix}").read_bytes())
+    (videos / "open_close.yaml").write_text("task: open_close\nhand: [\n")
+    protocol = tmp_path / "protocols" / "p.yaml"
+    protocol.write_text("name: p\ndescription: d\nsteps:\n  - execute: {task: open_close, "
+                        "duration_s: 5, demonstration: open_close.mp4}\n")
+    Store().add_patient("P1", "left")
+    clock = SimulatedClock()
+    with pytest.raises(Exception) as info:
+        run_session(RunRequest(protocol, "P1", camera=str(reach_open_clip), autopilot=True,
+                               fast=True, model="lite"),
+                    display=RecordingDisplay(clock), clock=clock)
+    message = str(info.value)
+    assert "open_close.yaml" in message and "not valid YAML" in message
+    assert "not in the clip library" not in message
