@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import stat
+import subprocess
+import sys
 
 import cv2
 import numpy as np
@@ -60,6 +63,17 @@ def test_rendered_skeleton_is_where_the_landmarks_are(stored):
 def test_window_playback_headless(stored):
     store, sid, _ = stored
     assert play(load_trial(store, sid, 1), max_frames=4) == 4
+
+
+def test_replay_command_prints_no_pygame_banner(stored):
+    store, sid, _ = stored
+    env = {k: v for k, v in os.environ.items() if k != "PYGAME_HIDE_SUPPORT_PROMPT"}
+    env["SDL_VIDEODRIVER"] = "dummy"
+    done = subprocess.run([sys.executable, "-m", "rehab", "replay", sid, "--data",
+                           str(store.data_dir)], capture_output=True, text=True, env=env,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "pygame" not in done.stdout + done.stderr
 
 
 def test_missing_trial_and_session_are_clear(stored):

@@ -7,6 +7,7 @@ import re
 import stat
 from datetime import date
 
+import pandas as pd
 import pytest
 
 from rehab import synth
@@ -126,3 +127,29 @@ def test_review_unknown_patient(tmp_path):
 
     with pytest.raises(StoreError, match="no patient"):
         build_review(Store(tmp_path / "d"), "nobody")
+
+
+@pytest.mark.parametrize("n_metrics", [2, 6])
+def test_progress_plot_date_labels_are_not_cut_off(n_metrics):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from rehab.report.plots import progress_figure
+
+    # sessions minutes apart: the date axis then adds an offset line ("2026-Nov-30 01:05")
+    metrics = [f"m{i}" for i in range(n_metrics)]
+    per_session = pd.DataFrame({"session_start": ["2026-11-30T01:05:25", "2026-11-30T01:05:52"],
+                                **{m: [1.0, 2.0] for m in metrics}})
+    fig = progress_figure(per_session, metrics)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()  # tick labels and the offset line are set while drawing
+    renderer = canvas.get_renderer()
+    axes = fig.axes
+    cols = 4 if n_metrics > 4 else n_metrics
+    for i, ax in enumerate(axes):
+        offset = ax.xaxis.get_offset_text()
+        assert offset.get_text(), "expected a date offset line under the axis"
+        box = offset.get_window_extent(renderer)
+        assert box.y0 >= 0, f"{ax.get_title()}: date line cut off at the bottom"
+        below = i + cols
+        if below < len(axes):  # the panel under this one: its title must not cover the line
+            assert box.y0 > axes[below].title.get_window_extent(renderer).y1

@@ -49,6 +49,11 @@ def adherence_plot(weeks: pd.DataFrame) -> str:
 
 def progress_plot(task: str, per_session: pd.DataFrame, metrics: list[str]) -> str:
     """One small panel per metric: session mean over time (dots) and a rolling mean (line)."""
+    return to_data_uri(progress_figure(per_session, metrics))
+
+
+def progress_figure(per_session: pd.DataFrame, metrics: list[str]) -> Figure:
+    """The figure of ``progress_plot``."""
     n = len(metrics)
     cols = min(4, n)
     rows = (n + cols - 1) // cols
@@ -64,9 +69,11 @@ def progress_plot(task: str, per_session: pd.DataFrame, metrics: list[str]) -> s
         ax.set_title(metric, fontsize=9)
         _date_axis(ax)
     # Fixed margins: tight_layout / bbox_inches="tight" re-draw every tick label (slow).
-    fig.subplots_adjust(left=0.08, right=0.98, top=0.88 if rows == 1 else 0.92, bottom=0.12,
-                        wspace=0.3, hspace=0.55)
-    return to_data_uri(fig)
+    # 0.55 in below each row holds the tick labels and the date offset line under them.
+    height_in = 2.3 * rows
+    fig.subplots_adjust(left=0.08, right=0.98, top=0.88 if rows == 1 else 0.92,
+                        bottom=0.55 / height_in, wspace=0.3, hspace=0.75)
+    return fig
 
 
 def _marker(n: int) -> float:

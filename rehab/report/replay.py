@@ -118,6 +118,7 @@ def play(trial: StoredTrial, size: tuple[int, int] = SIZE, loop: bool = False,
          max_frames: int | None = None) -> int:
     """Show the replay in a pygame window at the recorded speed. ESC/Q/closing the window stops,
     SPACE pauses. Returns the number of frames shown."""
+    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # no pygame banner for a clinician
     import pygame
 
     pygame.display.init()  # display only: no audio device needed to watch a replay
