@@ -10,6 +10,7 @@ from rehab.paths import shipped_protocols_dir, shipped_videos_dir
 from rehab.protocol import (
     ExecuteStep,
     ImagineStep,
+    InstructionStep,
     MirrorStep,
     ObserveStep,
     RateStep,
@@ -155,3 +156,19 @@ def test_watching_times_match_the_papers_with_the_real_clips():
     for s in er:
         per_clip[s.clip] = per_clip.get(s.clip, 0.0) + watch_s(s)
     assert len(per_clip) == 3 and all(330 <= t <= 390 for t in per_clip.values())  # ~6 min each
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=[p.name for p in SHIPPED])
+def test_patient_text_promises_a_first_person_view_only_with_such_clips(path):
+    from rehab.clips.library import ClipLibrary
+
+    videos = shipped_videos_dir()
+    if not all((videos / name).is_file() for name in CLIPS):
+        pytest.skip(f"clips not rendered yet in {videos}")
+    steps = _flat(path.name, videos)
+    shown = " ".join(s.text or "" for s in steps if isinstance(s, (InstructionStep, ObserveStep)))
+    if "point of view" not in shown.lower() and "first-person" not in shown.lower():
+        return
+    library = ClipLibrary(videos)
+    views = {s.clip: library.get(s.clip).view for s in steps if isinstance(s, ObserveStep)}
+    assert set(views.values()) == {"first_person"}, f"the patient is told first person: {views}"
