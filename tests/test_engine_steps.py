@@ -104,6 +104,15 @@ def test_execute_ends_at_target_reps_and_shows_result():
     assert result.trials[0]["score"]["repetitions"] == 2
 
 
+@pytest.mark.parametrize("task, counted", [("reach_grasp", False), ("free", False),
+                                           ("finger_tap", True)])
+def test_repetition_counter_only_for_tasks_counted_live(task, counted):
+    r = rig(protocol({"kind": "execute", "task": task, "duration_s": 1}))
+    r.session.run()
+    reps = {s.reps for s in r.display.scenes("CameraScene")}
+    assert (None not in reps) if counted else (reps == {None})
+
+
 def test_execute_ends_at_duration_on_the_frames_timeline():
     r = rig(protocol({"kind": "execute", "task": "finger_tap", "duration_s": 2}))
     r.session.run()

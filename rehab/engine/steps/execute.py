@@ -12,7 +12,7 @@ from rehab.engine.scenes import CameraScene, ResultScene, TextScene
 from rehab.engine.scoring_seam import safe_score
 from rehab.engine.steps.camera_feed import camera_feed
 from rehab.engine.steps.tracking import TrackingLane
-from rehab.protocol.models import ExecuteStep
+from rehab.protocol.models import COUNTED_TASKS, ExecuteStep
 
 HIDDEN_HINT_S = 1.0  # show "hand not visible" once the hand has been missing this long
 # A trial with target_reps and no duration_s still ends some time: nobody can be left
@@ -75,6 +75,8 @@ def _capture(ctx: StepContext, step: ExecuteStep, hand: str, caption: str,
     """
     lane = TrackingLane(ctx.devices.tracker, background=ctx.options.track_in_background)
     live = _Live(ctx.scoring.live(step.task, hand), hand)
+    # A counter stuck at 0 (reach_grasp, free: not counted live) would tell the patient they fail.
+    show_reps = feedback and step.task in COUNTED_TASKS
     sink = open_recording(ctx, step)
     try:
         for frame, elapsed in camera_feed(ctx, step.duration_s or OPEN_TRIAL_MAX_S):
@@ -85,7 +87,7 @@ def _capture(ctx: StepContext, step: ExecuteStep, hand: str, caption: str,
             hint = HIDDEN_HINT if elapsed - live.last_seen_s > HIDDEN_HINT_S else None
             left = None if step.duration_s is None else max(0.0, step.duration_s - elapsed)
             scene = CameraScene(image=frame.image, landmarks=landmarks, caption=caption,
-                                reps=live.reps if feedback else None,
+                                reps=live.reps if show_reps else None,
                                 target_reps=step.target_reps, seconds_left=left, hint=hint,
                                 progress=ctx.progress)
             flip_t = ctx.show(scene)
