@@ -172,3 +172,15 @@ def test_patient_text_promises_a_first_person_view_only_with_such_clips(path):
     library = ClipLibrary(videos)
     views = {s.clip: library.get(s.clip).view for s in steps if isinstance(s, ObserveStep)}
     assert set(views.values()) == {"first_person"}, f"the patient is told first person: {views}"
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=[p.name for p in SHIPPED])
+def test_opposition_rounds_in_the_text_match_the_touches_counted(path, fake_videos):
+    import re
+
+    for step in _flat(path.name, fake_videos):
+        if not (isinstance(step, ExecuteStep) and step.task == "opposition" and step.target_reps):
+            continue
+        rounds = re.search(r"(\d+) rounds", step.text or "")
+        if rounds:  # repetitions of opposition are touches: four fingertips a round
+            assert step.target_reps == 4 * int(rounds.group(1)), step.text
