@@ -71,6 +71,13 @@ def test_every_scene_draws_and_screenshots(display, tmp_path, name):
     assert shot.std() > 5  # something was drawn, not a blank screen
 
 
+def test_screenshot_is_owner_only(display, tmp_path):
+    display.show(ALL_SCENES["camera"])
+    path = tmp_path / "shot.png"
+    display.screenshot(path)
+    assert (path.stat().st_mode & 0o777) == 0o600
+
+
 def test_unknown_scene_is_an_error(display):
     with pytest.raises(TypeError):
         display.show(object())

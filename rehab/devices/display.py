@@ -85,9 +85,11 @@ class PygameDisplay:
         return out
 
     def screenshot(self, path: str | os.PathLike) -> None:
-        """Save what is on screen now as a PNG."""
+        """Save what is on screen now as a PNG, readable by the owner only (camera screens show
+        the patient)."""
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         self._pg.image.save(self._screen, str(path))
+        os.chmod(path, 0o600)
 
     def close(self) -> None:
         self._pg.display.quit()
