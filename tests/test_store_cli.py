@@ -69,3 +69,15 @@ def test_replay_out(tmp_path):
     assert int(cv2.VideoCapture(str(out)).get(cv2.CAP_PROP_FRAME_COUNT)) == 12
     r = run("replay", sid, "--trial", "2", "--out", str(out), "--data", data)
     assert r.exit_code == 1 and "no trial 2" in r.output
+
+
+def test_session_line_marks_a_cut_protocol_name():
+    from rehab.cli.store_cmds import _session_line
+
+    row = pd.Series({"session_start": "2026-11-30T01:05:25", "session_id": "00dc534cdc604d13",
+                     "protocol_name": "Home session (about 12 minutes)",
+                     "session_status": "completed", "duration_s": 60.0})
+    line = _session_line(row, "open_close 3 reps")
+    assert "Home session (about 1... completed" in line
+    short = _session_line(row.replace({"Home session (about 12 minutes)": "Demo"}), "")
+    assert "Demo " in short and "..." not in short

@@ -135,7 +135,9 @@ def sessions(patient_id: str, data_dir: Path | None) -> None:
 def _session_line(r, tasks: str) -> str:
     """date  id  protocol  status  duration  per-task repetitions  pain first->last."""
     dur = "      -  " if r["duration_s"] != r["duration_s"] else f"{r['duration_s'] / 60:5.1f} min"
-    line = (f"{r['session_start'].replace('T', ' ')}  {r['session_id']}  {r['protocol_name'][:24]:<24} "
+    name = r["protocol_name"]
+    name = name if len(name) <= 24 else name[:21] + "..."  # a cut name must look cut
+    line = (f"{r['session_start'].replace('T', ' ')}  {r['session_id']}  {name:<24} "
             f"{r['session_status']:<11} {dur}  {tasks or 'no trials'}")
     if "pain_first" in r and str(r["pain_first"]) not in ("<NA>", "nan", "None"):
         line += f"; pain {r['pain_first']}->{r['pain_last']}"
