@@ -71,6 +71,17 @@ def test_every_scene_draws_and_screenshots(display, tmp_path, name):
     assert shot.std() > 5  # something was drawn, not a blank screen
 
 
+def test_folded_yaml_text_is_not_cut_for_its_trailing_newline(display):
+    from rehab.devices.drawing import wrap
+
+    text = "Bend your wrist up and down slowly. About one movement every 2 seconds.\n"
+    font = display.fonts.get("small")
+    width = font.size(text.strip())[0] + 10
+    assert wrap(text, font, width) == [text.strip()]
+    _, lines = fit_lines(display.fonts, text, ["small"], width, 1)
+    assert lines == [text.strip()]  # fits on one line: no "..."
+
+
 def test_screenshot_is_owner_only(display, tmp_path):
     display.show(ALL_SCENES["camera"])
     path = tmp_path / "shot.png"

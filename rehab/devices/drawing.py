@@ -56,7 +56,8 @@ class Fonts:
 def wrap(text: str, font, max_w: int) -> list[str]:
     """Word-wrap ``text`` (keeping its own line breaks) to lines no wider than ``max_w``."""
     out: list[str] = []
-    for para in text.split("\n"):
+    # rstrip: YAML's folded text (">") ends in a newline, which must not cost a line
+    for para in text.rstrip().split("\n"):
         line = ""
         for word in para.split(" "):
             trial = f"{line} {word}" if line else word
