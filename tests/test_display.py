@@ -297,3 +297,29 @@ def test_cached_clip_decodes_each_frame_once(clip_file):
     clip.close()
     with ClipSource(clip_file.parent, cache_frames=True).open(clip_file.name) as cached:
         assert isinstance(cached, CachedClip)
+
+
+def _shipped_captions() -> list[str]:
+    from rehab.paths import shipped_protocols_dir, shipped_videos_dir
+    from rehab.protocol import load_protocol
+
+    captions = []
+    for path in sorted(shipped_protocols_dir().glob("*.yaml")):
+        for planned in load_protocol(path, shipped_videos_dir()).protocol.flatten():
+            step = planned.step
+            text = getattr(step, "text", None) or getattr(step, "movement", None)
+            if planned.kind in ("observe", "execute", "mirror") and text:
+                captions.append(text)
+    return captions
+
+
+def test_shipped_captions_fit_under_the_image_on_a_4_3_screen():
+    """Captions under a clip or camera image get two lines; a cut one loses the instruction."""
+    small = PygameDisplay(fullscreen=False, size=(1024, 768), clock=SimulatedClock(5.0))
+    try:
+        width = int(small.size[0] * 0.92)
+        for text in set(_shipped_captions()):
+            _, lines = fit_lines(small.fonts, text, ["footer", "small"], width, 2)
+            assert not lines[-1].endswith("..."), text
+    finally:
+        small.close()
