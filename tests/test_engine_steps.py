@@ -266,6 +266,16 @@ def test_mirror_step_shows_processed_frames_and_logs_unaffected_hand(mode):
     assert scenes[0].caption == "Wave"
 
 
+def test_mirror_text_comes_first_and_the_movement_stays_under_the_image():
+    r = rig(protocol({"kind": "mirror", "duration_s": 1, "mode": "flip", "movement": "Wave",
+                      "text": "Put your affected hand in your lap."}), affected="left")
+    r.session.run()
+    first = r.display.scenes()[0]
+    assert type(first).__name__ == "TextScene"
+    assert "in your lap" in first.body and "Wave" in first.body
+    assert {s.caption for s in r.display.scenes("MirrorScene")} == {"Wave"}
+
+
 # -- ratings and safety --------------------------------------------------------------------
 
 def test_autopilot_answers_rating_defaults():

@@ -19,12 +19,15 @@ from rehab.protocol.models import MirrorStep
 
 
 def mirror_caption(step: MirrorStep) -> str:
-    """One line under the image: the step's text, else its movement (the display truncates)."""
-    return step.text or step.movement
+    """The line under the image: the movement to do, all the time the mirror runs."""
+    return step.movement
 
 
 def run_mirror(ctx: StepContext, step: MirrorStep) -> None:
     unaffected = other_side(ctx.patient.affected_side)
+    if step.text:  # the set-up ("affected hand in your lap"), shown before the mirror starts
+        ctx.message("Mirror", f"{step.text}\n\n{step.movement}", "Press SPACE to start")
+        ctx.screenshot_next("camera")
     caption = mirror_caption(step)
     lane = TrackingLane(ctx.devices.tracker, background=ctx.options.track_in_background)
     frames: list[TrackedFrame] = []
