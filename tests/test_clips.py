@@ -162,6 +162,14 @@ def test_check_catches_bad_yaml_with_its_line(rendered, tmp_path):
     assert "not valid YAML" in str(problem) and "line" in str(problem)
 
 
+def test_damaged_clip_is_a_clip_error_without_ffmpeg_chatter(tmp_path, capfd):
+    damaged = tmp_path / "damaged.mp4"
+    damaged.write_bytes(b"garbage")
+    with pytest.raises(ClipError, match="cannot be opened"):
+        count_frames(damaged)
+    assert "moov" not in capfd.readouterr().err  # FFmpeg's own message, not ours
+
+
 def test_check_catches_a_missing_clip(rendered, tmp_path):
     lib = _copy(rendered, tmp_path)
     lib.paths("reach_grasp")[0].unlink()

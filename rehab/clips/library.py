@@ -179,7 +179,10 @@ def count_frames(path: Path) -> tuple[int, float]:
     """(decoded frame count, container fps) by decoding the whole file; ClipError if unreadable."""
     import cv2  # heavy: imported only when a clip is opened
 
-    cap = cv2.VideoCapture(str(path))
+    from rehab.devices.quiet import quiet_native_stderr
+
+    with quiet_native_stderr():  # FFmpeg prints "moov atom not found" for a damaged file
+        cap = cv2.VideoCapture(str(path))
     try:
         if not cap.isOpened():
             raise ClipError(f"clip {path} cannot be opened",
