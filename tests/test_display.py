@@ -259,6 +259,14 @@ def test_clip_frames_are_exact_with_cheap_skips(clip_file):
         assert clip.frame(39) is not None and clip.frame(40) is None
 
 
+def test_damaged_clip_is_an_error_without_ffmpeg_chatter(tmp_path, capfd):
+    damaged = tmp_path / "damaged.mp4"
+    damaged.write_bytes(b"garbage")
+    with pytest.raises(ClipError, match="cannot be decoded"):
+        OpenCVClip(damaged)
+    assert "moov" not in capfd.readouterr().err  # FFmpeg's own message, not ours
+
+
 def test_clip_source_finds_clips_by_name(clip_file):
     src = ClipSource(clip_file.parent)
     assert src.check("numbers.mp4") == (25.0, 40)

@@ -13,6 +13,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from rehab.devices.quiet import quiet_native_stderr
 from rehab.errors import ClipError
 
 # Past this many frames ahead, a seek is cheaper than grabbing through (keyframe decode).
@@ -37,7 +38,8 @@ class OpenCVClip:
         self.path = Path(path)
         if not self.path.is_file():
             raise ClipError(f"clip {self.path} not found", hint="check the file name in the protocol")
-        self._cap = cv2.VideoCapture(str(self.path))
+        with quiet_native_stderr():  # FFmpeg prints "moov atom not found" for a damaged file
+            self._cap = cv2.VideoCapture(str(self.path))
         if not self._cap.isOpened():
             raise ClipError(f"clip {self.path} cannot be decoded", hint="re-encode it as H.264/MP4V .mp4")
         fps = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0)
