@@ -81,3 +81,13 @@ def test_session_line_marks_a_cut_protocol_name():
     assert "Home session (about 1... completed" in line
     short = _session_line(row.replace({"Home session (about 12 minutes)": "Demo"}), "")
     assert "Demo " in short and "..." not in short
+
+
+def test_review_into_a_missing_folder_is_a_message(tmp_path):
+    data = str(tmp_path / "data")
+    Store(data).add_patient("P001", "left")
+    result = CliRunner().invoke(main, ["review", "--patient", "P001", "--data", data,
+                                       "--out", str(tmp_path / "nowhere" / "r.html")])
+    assert result.exit_code == 1
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "cannot write" in result.output and "nowhere" in result.output

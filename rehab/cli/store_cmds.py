@@ -177,7 +177,7 @@ def export(patient_id: str | None, all_patients: bool, out: Path | None, summary
     try:
         write_csv(df, out)
     except OSError as exc:
-        raise RehabError(f"cannot write {out}: {exc.strerror or exc}",
+        raise RehabError(f"cannot write {out or 'standard output'}: {exc.strerror or exc}",
                          hint="choose a folder you can write to") from exc
     if out:
         click.echo(f"wrote {len(df)} rows to {out}", err=True)
@@ -196,10 +196,16 @@ def review(patient_id: str, out: Path | None, data_dir: Path | None) -> None:
     Example:
       rehab review --patient P001 --out p001.html
     """
+    from rehab.errors import RehabError
     from rehab.report.review import write_review
 
+    target = out or Path(f"review-{patient_id}.html")
     with _store(data_dir) as store:
-        path = write_review(store, patient_id, out or Path(f"review-{patient_id}.html"))
+        try:
+            path = write_review(store, patient_id, target)
+        except OSError as exc:
+            raise RehabError(f"cannot write {target}: {exc.strerror or exc}",
+                             hint="choose a folder you can write to") from exc
     click.echo(f"wrote {path}")
 
 
