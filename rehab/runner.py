@@ -109,6 +109,7 @@ def run_session(req: RunRequest, display: Display | None = None, clock: Clock | 
     opened: list[Any] = []
     try:
         store.check_writable()
+        _check_screenshots_dir(req.screenshots_dir)
         patient = _patient(store, req)
         loaded = load_protocol_file(req.protocol_path)
         clock = clock or make_clock(req.fast)
@@ -133,6 +134,20 @@ def run_session(req: RunRequest, display: Display | None = None, clock: Clock | 
         for thing in reversed(opened):
             _quiet(thing.close)
         store.close()
+
+
+def _check_screenshots_dir(folder: Path | None) -> None:
+    """--screenshots must be writable before the window opens, not halfway through a session."""
+    if folder is None:
+        return
+    hint = "choose a folder you can write to with --screenshots DIR"
+    try:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RehabError(f"cannot create the screenshots folder {folder}: {exc.strerror or exc}",
+                         hint=hint) from exc
+    if not os.access(folder, os.W_OK):
+        raise RehabError(f"the screenshots folder {folder} is not writable", hint=hint)
 
 
 def _patient(store, req: RunRequest):

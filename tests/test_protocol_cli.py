@@ -146,3 +146,10 @@ def test_summary_counts_clip_time_from_its_length(tmp_path):
     )
     assert summarize(proto, lambda name: 10.0).endswith("about 1.0 min planned + 1 untimed")
     assert summarize(proto).endswith("about 0.3 min planned + 2 untimed")
+
+
+def test_schema_into_a_missing_folder_is_a_message_not_a_traceback(tmp_path):
+    target = tmp_path / "nowhere" / "schema.json"
+    result = CliRunner().invoke(main, ["schema", "-o", str(target)])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert str(target) in result.output and "what to do" in result.output

@@ -287,3 +287,13 @@ def test_broken_demonstration_sidecar_is_named_before_the_session(reach_open_cli
     message = str(info.value)
     assert "open_close.yaml" in message and "not valid YAML" in message
     assert "not in the clip library" not in message
+
+
+def test_unwritable_screenshots_folder_is_reported_before_the_session(tmp_path):
+    Store().add_patient("P1", "left")
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    result = _cli("run", str(MI), "--patient", "P1", "--autopilot", "--fast", "--window",
+                  "--screenshots", str(blocker / "shots"))
+    assert result.exit_code == 1 and "screenshots folder" in result.output
+    assert Store().sessions("P1") == []  # nothing started

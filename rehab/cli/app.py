@@ -39,5 +39,11 @@ def friendly_errors(func):
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)
+        except OSError as exc:  # a path the user gave cannot be read or written
+            where = f"{exc.filename}: " if exc.filename else ""
+            click.echo(f"error: {where}{exc.strerror or exc}", err=True)
+            click.echo("  what to do: check the path exists and that you may write there",
+                       err=True)
+            sys.exit(1)
 
     return wrapper
