@@ -1,7 +1,9 @@
 """Benchmark: capture-to-flip processing time of a mirror-therapy frame at 1280x720.
 
-For each frame: mirror processing (``rehab.engine.mirror.mirror_image``, flip and split) plus
-drawing the ``MirrorScene`` with the real ``PygameDisplay`` (scale, blit, caption, flip).
+For each frame: drawing a ``MirrorScene`` with the real ``PygameDisplay``, which composes the
+flip or split view (OpenCV), scales, blits, captions and flips; as a mirror step does it. Also
+shown: the same with the numpy reference geometry (``rehab.engine.mirror.mirror_image``) run
+per frame first.
 Baseline measured in the same run: a plain copy of the frame drawn the same way, so the ratio
 shows what mirroring itself adds. Target: median and p95 under 5 ms.
 
@@ -32,8 +34,9 @@ def _frames(n: int, width: int = 1280, height: int = 720) -> list[np.ndarray]:
     return out
 
 
-def measure(display, frames: list[np.ndarray], n: int, process) -> np.ndarray:
-    """Milliseconds from having a frame to the flip, for ``n`` frames."""
+def measure(display, frames: list[np.ndarray], n: int, process, mode: str = "flip") -> np.ndarray:
+    """Milliseconds from having a frame to the flip, for ``n`` frames (``process`` runs first,
+    then the display composes the ``mode`` view and draws it)."""
     from rehab.engine.scenes import MirrorScene, Progress
 
     progress = Progress(4, 12, "Mirror")
@@ -42,7 +45,8 @@ def measure(display, frames: list[np.ndarray], n: int, process) -> np.ndarray:
         frame = frames[i % len(frames)]
         t0 = time.perf_counter()
         image = process(frame)
-        display.show(MirrorScene(image, "Open and close your hand", 60.0 - i / 30, progress))
+        display.show(MirrorScene(image, "Open and close your hand", 60.0 - i / 30, progress,
+                                 mode=mode, keep="right"))
         times_ms[i] = (time.perf_counter() - t0) * 1000
     return times_ms
 
@@ -60,8 +64,12 @@ def main() -> None:
     measure(display, frames, 20, np.copy)  # warm-up: fonts, caches
     runs = {
         "baseline (plain copy)": measure(display, frames, args.frames, np.copy),
-        "flip": measure(display, frames, args.frames, lambda f: mirror_image(f, "flip", "right")),
-        "split": measure(display, frames, args.frames, lambda f: mirror_image(f, "split", "right")),
+        # What a mirror step does: the engine hands over the frame, the display composes the view.
+        "flip": measure(display, frames, args.frames, lambda f: f, "flip"),
+        "split": measure(display, frames, args.frames, lambda f: f, "split"),
+        # For comparison: the numpy reference geometry (rehab.engine.mirror) done per frame.
+        "split, numpy reference": measure(
+            display, frames, args.frames, lambda f: mirror_image(f, "split", "right")),
     }
     display.close()
     base_med = float(np.median(runs["baseline (plain copy)"]))
@@ -70,8 +78,10 @@ def main() -> None:
     for name, t in runs.items():
         med, p95 = float(np.median(t)), float(np.percentile(t, 95))
         print(f"{name:24s} {med:10.2f} {p95:8.2f} {p95 / TARGET_MS:11.2f} {med / base_med:16.2f}")
-    worst = max(float(np.percentile(t, 95)) for t in runs.values())
-    print(f"target: p95 < {TARGET_MS} ms -> {'MET' if worst < TARGET_MS else 'NOT MET'}"
+    # The target applies to what a mirror step does (flip, split); the other rows are context.
+    worst = max(float(np.percentile(runs[m], 95)) for m in ("flip", "split"))
+    print(f"target: p95 < {TARGET_MS} ms for flip and split -> "
+          f"{'MET' if worst < TARGET_MS else 'NOT MET'}"
           f" (worst p95 {worst:.2f} ms; load average {os.getloadavg()[0]:.1f})")
 
 

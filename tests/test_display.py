@@ -12,10 +12,11 @@ import pytest
 from rehab.devices.audio import CUES, PygameAudio, tone
 from rehab.devices.base import CommandKind
 from rehab.devices.clock import MonotonicClock, SimulatedClock
-from rehab.devices.display import PygameDisplay
+from rehab.devices.display import PygameDisplay, mirror_view
 from rehab.devices.drawing import Colours, fit_lines
 from rehab.devices.video import ClipSource, OpenCVClip
 from rehab.engine import scenes as sc
+from rehab.engine.mirror import mirror_image
 from rehab.errors import ClipError
 
 P = sc.Progress(2, 9, "Watch")
@@ -114,6 +115,23 @@ def test_mirror_scene_image_is_shown_as_given(display, tmp_path):
     x, y, w, h = display.image_rect
     assert abs(w / h - 640 / 360) < 0.01  # aspect ratio kept
     assert np.abs(shown - cv2.resize(img, (w, h)).astype(int)).mean() < 2
+
+
+@pytest.mark.parametrize("width", [640, 641])
+@pytest.mark.parametrize("mode,keep", [("flip", "left"), ("split", "left"), ("split", "right")])
+def test_display_mirror_view_equals_the_engine_reference(width, mode, keep):
+    rng = np.random.default_rng(width)
+    img = rng.integers(0, 256, (48, width, 3), dtype=np.uint8)
+    assert np.array_equal(mirror_view(img, mode, keep), mirror_image(img, mode, keep))
+
+
+def test_split_mirror_scene_is_drawn_split(display, tmp_path):
+    img = _camera_like()
+    scene = sc.MirrorScene(img, "Move", progress=P, mode="split", keep="right")
+    display.show(scene)
+    shown = _region(_grab(display, tmp_path, "split"), display.image_rect)
+    x, y, w, h = display.image_rect
+    assert np.abs(shown - cv2.resize(scene.shown(), (w, h)).astype(int)).mean() < 2
 
 
 def test_camera_landmarks_are_drawn_in_the_mirrored_view(display, tmp_path):

@@ -260,7 +260,8 @@ def test_mirror_step_shows_processed_frames_and_logs_unaffected_hand(mode):
     assert len(scenes) == 30
     from rehab.testing import index_image
     expected = mirror_image(index_image(7, r.camera.size), mode, "right")
-    assert np.array_equal(scenes[7].image, expected)
+    assert np.array_equal(scenes[7].shown(), expected)
+    assert (scenes[7].mode, scenes[7].keep) == (mode, "right")
     assert result.trials[0]["task"] == "free" and result.trials[0]["hand"] == "right"
     assert r.display.scenes("ResultScene") == []
     assert scenes[0].caption == "Wave"

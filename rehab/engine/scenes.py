@@ -62,12 +62,26 @@ class CameraScene:
 
 @dataclass(frozen=True)
 class MirrorScene:
-    """Mirror therapy. ``image`` is already processed (flipped or split) and is shown as is."""
+    """Mirror therapy: the display shows ``rehab.engine.mirror.mirror_image(image, mode, keep)``.
+
+    ``image`` is the unmirrored camera frame; ``mode`` is "flip" or "split"; ``keep`` is the
+    patient's unaffected side (the half a split view keeps). The geometry is defined once, in
+    numpy, by ``mirror_image`` (see ``shown()``); a display may compose the same pixels faster
+    (the pygame display does it with OpenCV, and a test holds the two equal).
+    """
 
     image: np.ndarray
     caption: str
     seconds_left: float | None = None
     progress: Progress | None = None
+    mode: str = "flip"
+    keep: str = "left"
+
+    def shown(self) -> np.ndarray:
+        """The pixels this scene puts on screen (before scaling), by the numpy reference."""
+        from rehab.engine.mirror import mirror_image
+
+        return mirror_image(self.image, self.mode, self.keep)
 
 
 @dataclass(frozen=True)

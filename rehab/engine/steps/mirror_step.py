@@ -1,7 +1,7 @@
-"""The mirror step: the processed camera image (flip or split), unaffected hand tracked and logged.
+"""The mirror step: the camera image flipped or split, unaffected hand tracked and logged.
 
-Latency: each frame is processed (``rehab.engine.mirror``, a millisecond or two) and shown
-*before* it is tracked. In real time the tracker runs on a worker thread (latest frame wins), so
+Latency: each frame is shown (the display composes the mirrored view, ~1 ms) *before* it is
+tracked. In real time the tracker runs on a worker thread (latest frame wins), so
 tracking never sits between capture and screen nor slows the display down; in fast mode every
 frame is tracked in order.
 """
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from rehab.devices.base import TrackedFrame, other_side
 from rehab.engine.context import StepContext
-from rehab.engine.mirror import mirror_image
 from rehab.engine.scenes import MirrorScene
 from rehab.engine.scoring_seam import safe_score
 from rehab.engine.steps.camera_feed import camera_feed
@@ -34,8 +33,9 @@ def run_mirror(ctx: StepContext, step: MirrorStep) -> None:
     ctx.cue("start")
     try:
         for frame, elapsed in camera_feed(ctx, step.duration_s):
-            image = mirror_image(frame.image, step.mode, unaffected)
-            scene = MirrorScene(image=image, caption=caption,
+            # The display composes the mirrored view (see MirrorScene): processing stays
+            # off the engine's path from capture to screen.
+            scene = MirrorScene(image=frame.image, caption=caption, mode=step.mode, keep=unaffected,
                                 seconds_left=max(0.0, step.duration_s - elapsed),
                                 progress=ctx.progress)
             flip_t = ctx.show(scene)
