@@ -9,6 +9,7 @@ Example:
 
 from __future__ import annotations
 
+import builtins  # ClipLibrary.list shadows the builtin inside the class body
 import datetime as dt
 import os
 from collections.abc import Iterable
@@ -134,7 +135,7 @@ class ClipLibrary:
                                  f"--camera {info.path} --force'")
         return load_reference(info.reference_path)
 
-    def check(self) -> list[ClipProblem]:
+    def check(self) -> builtins.list[ClipProblem]:
         """Every problem in the library: decoding, sidecars, trajectories. Empty when all good."""
         if not self.dir.is_dir():
             return [ClipProblem(self.dir, "clip folder not found")]
@@ -153,7 +154,7 @@ class ClipLibrary:
             reference_note=sc.reference_note,
         )
 
-    def _check_one(self, stem: str) -> list[ClipProblem]:
+    def _check_one(self, stem: str) -> builtins.list[ClipProblem]:
         clip, sidecar_path, _ = self.paths(stem)
         if not sidecar_path.is_file():
             return [ClipProblem(clip, f"no sidecar {sidecar_path.name} (task, hand, view, ...)")]

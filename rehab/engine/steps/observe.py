@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from rehab.clips.library import needs_mirror
 from rehab.engine.context import StepContext
 from rehab.engine.scenes import VideoScene
 from rehab.errors import ClipError
@@ -72,7 +73,7 @@ def caption_for(step: ObserveStep) -> str:
 
 def should_mirror(step: ObserveStep, clip_hand: str | None, affected_side: str) -> bool:
     """Mirror when asked to match the affected side and the clip shows the other hand."""
-    return bool(step.match_affected_side and clip_hand and clip_hand != affected_side)
+    return needs_mirror(clip_hand or "", affected_side, step.match_affected_side)
 
 
 class _Player:
