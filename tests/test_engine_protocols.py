@@ -16,7 +16,8 @@ PROTOCOLS = sorted((ROOT / "protocols").glob("*.yaml"))
 def test_shipped_protocol_runs_to_the_end(path):
     loaded = load_protocol(path)
     steps = loaded.protocol.flatten()
-    clip_names = {getattr(p.step, "clip", None) for p in steps} - {None}
+    clip_names = {getattr(p.step, key, None) for p in steps
+                  for key in ("clip", "demonstration")} - {None}
     clips = {name: FakeClip(60, 30.0) for name in clip_names}
     # a 10 s file camera: camera steps end with it (as with --fast --camera FILE)
     r = rig(loaded, clips=clips, camera=FakeCamera(count=300))

@@ -18,7 +18,8 @@ from rehab.protocol import (
     load_protocol,
 )
 
-CLIPS = ("open_close.mp4", "finger_tap.mp4", "opposition.mp4", "reach_grasp.mp4", "wrist_flex.mp4")
+CLIPS = ("open_close.mp4", "finger_tap.mp4", "opposition.mp4", "reach_grasp.mp4", "wrist_flex.mp4",
+         "open_close_1p.mp4", "opposition_1p.mp4")
 SHIPPED = sorted(shipped_protocols_dir().glob("*.yaml"))
 EXPECTED = {
     "ertelt2007_ao.yaml",
