@@ -238,13 +238,10 @@ class OpenOnceCamera:
 
 
 def _open_camera(req: RunRequest) -> OpenOnceCamera:
-    from rehab.devices.camera import FileCamera, OpenCVCamera
+    from rehab.devices.camera import make_camera
 
     spec = str(req.camera).strip()
-    if spec.isdigit():
-        camera = OpenOnceCamera(OpenCVCamera(int(spec)))
-    else:
-        camera = OpenOnceCamera(FileCamera(spec, realtime=not req.fast, loop=not req.fast))
+    camera = OpenOnceCamera(make_camera(spec, realtime=not req.fast, loop=not req.fast))
     try:
         camera.open()
     except CameraError as exc:

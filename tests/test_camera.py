@@ -16,6 +16,7 @@ from rehab.devices.camera import (
     FileCamera,
     OpenCVCamera,
     iter_frames,
+    make_camera,
     open_camera,
     probe_cameras,
 )
@@ -232,3 +233,9 @@ def test_live_camera_that_never_sends_a_frame_is_reported_dead():
         cam.read()
     fake.unblock.set()
     cam.close()
+
+
+@pytest.mark.parametrize("spec", ["-1", " -2 "])
+def test_a_negative_camera_number_is_named_as_such(spec):
+    with pytest.raises(CameraError, match="is not a device number"):
+        make_camera(spec)

@@ -472,3 +472,9 @@ def test_webcam_recording_tracks_the_finished_clip_not_the_preview(rendered, tmp
     assert result.info.hand == "right" and result.hand_counts["left"] == 0
     ref = Reference.load(result.info.reference_path)
     np.testing.assert_allclose(ref.image, Reference.from_frames(truth, "right").image, atol=1e-6)
+
+
+def test_listing_a_missing_library_is_an_error(tmp_path):
+    result = CliRunner().invoke(main, ["clips", "--library", str(tmp_path / "nowhere")])
+    assert result.exit_code == 1
+    assert "clip folder" in result.output and "not found" in result.output

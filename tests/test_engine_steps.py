@@ -113,6 +113,13 @@ def test_repetition_counter_only_for_tasks_counted_live(task, counted):
     assert (None not in reps) if counted else (reps == {None})
 
 
+@pytest.mark.parametrize("task, label", [("opposition", "Touches"), ("open_close", "Repetitions")])
+def test_counter_says_what_it_counts(task, label):
+    r = rig(protocol({"kind": "execute", "task": task, "duration_s": 1}))
+    r.session.run()
+    assert {s.reps_label for s in r.display.scenes("CameraScene")} == {label}
+
+
 def test_execute_ends_at_duration_on_the_frames_timeline():
     r = rig(protocol({"kind": "execute", "task": "finger_tap", "duration_s": 2}))
     r.session.run()

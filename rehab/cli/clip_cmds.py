@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from rehab.cli.app import friendly_errors, main
+from rehab.errors import ClipError
 
 LIBRARY_HELP = "Clip library folder (default: ./videos)."
 
@@ -44,6 +45,9 @@ def clips_cmd(ctx: click.Context, library: Path | None) -> None:
     from rehab.clips.library import ClipLibrary
 
     lib = ClipLibrary(_library_dir(library, for_reading=True))
+    if not lib.dir.is_dir():
+        raise ClipError(f"clip folder {lib.dir} not found",
+                        hint="give the folder that holds the .mp4 clips with --library")
     infos = lib.list()
     click.echo(f"clips in {lib.dir}:")
     for c in infos:

@@ -127,7 +127,7 @@ def sessions(patient_id: str, data_dir: Path | None) -> None:
         click.echo(f"no sessions recorded for {patient_id}", err=True)
     per_session: dict[str, list[str]] = {}
     for (sid, task), n in trials.groupby(["session_id", "task"], sort=False)["repetitions"].sum().items():
-        per_session.setdefault(sid, []).append(f"{task} {int(n)} reps")
+        per_session.setdefault(sid, []).append(f"{task} {int(n)} rep{'' if int(n) == 1 else 's'}")
     for _, r in df.iterrows():
         click.echo(_session_line(r, ", ".join(per_session.get(r["session_id"], []))))
 

@@ -336,14 +336,21 @@ class FileCamera(_CaptureThread):
         self.close()
 
 
+def make_camera(spec: str, realtime: bool = True, loop: bool = True) -> OpenCVCamera | FileCamera:
+    """The camera ``spec`` names, not yet opened: a device index ("0") or a video file path."""
+    spec = str(spec).strip()
+    if spec.startswith("-") and spec[1:].isdigit():
+        raise CameraError(f"camera {spec} is not a device number",
+                          hint="give 0 for the built-in webcam, 1 or 2 for others, or a video file")
+    return OpenCVCamera(int(spec)) if spec.isdigit() else FileCamera(spec, realtime, loop)
+
+
 def open_camera(spec: str, realtime: bool = True, loop: bool = True) -> OpenCVCamera | FileCamera:
     """Open ``spec``: a digit string is a device index ("0"), anything else a video file path.
 
     Returns the camera already opened (close it when done).
     """
-    spec = str(spec).strip()
-    cam: OpenCVCamera | FileCamera
-    cam = OpenCVCamera(int(spec)) if spec.isdigit() else FileCamera(spec, realtime, loop)
+    cam = make_camera(spec, realtime, loop)
     cam.open()
     return cam
 

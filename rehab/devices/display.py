@@ -250,7 +250,7 @@ class PygameDisplay:
         x = ax + aw - side_w + int(w * 0.02)
         y = ay + int(h * 0.02)
         if s.reps is not None:
-            lbl = self.fonts.get("small").render("Repetitions", True, C.TEXT)
+            lbl = self.fonts.get("small").render(s.reps_label, True, C.TEXT)
             self._screen.blit(lbl, (x, y))
             y += lbl.get_height()
             reps = f"{s.reps}" + (f" / {s.target_reps}" if s.target_reps else "")

@@ -57,6 +57,7 @@ class CameraScene:
     seconds_left: float | None = None
     hint: str | None = None  # e.g. "Hand not visible - move it into view"
     mirror: bool = True
+    reps_label: str = "Repetitions"  # what the counter counts ("Touches" for opposition)
     progress: Progress | None = None
 
 

@@ -89,6 +89,7 @@ def _capture(ctx: StepContext, step: ExecuteStep, hand: str, caption: str,
             scene = CameraScene(image=frame.image, landmarks=landmarks, caption=caption,
                                 reps=live.reps if show_reps else None,
                                 target_reps=step.target_reps, seconds_left=left, hint=hint,
+                                reps_label="Touches" if step.task == "opposition" else "Repetitions",
                                 progress=ctx.progress)
             flip_t = ctx.show(scene)
             ctx.event("frame_shown", frame=frame.index, captured_at=frame.captured_at,
