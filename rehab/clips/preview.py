@@ -13,13 +13,10 @@ from collections.abc import Callable
 import numpy as np
 
 from rehab.devices.base import Camera, Frame, TrackedFrame
+from rehab.devices.drawing import HAND_CONNECTIONS
 
 WINDOW = "rehab record - q, ESC or SPACE stops"
 STOP_KEYS = {ord("q"), 27, ord(" ")}
-# MediaPipe's hand skeleton, for drawing.
-BONES = ((0, 1), (1, 2), (2, 3), (3, 4), (0, 5), (5, 6), (6, 7), (7, 8), (5, 9), (9, 10),
-         (10, 11), (11, 12), (9, 13), (13, 14), (14, 15), (15, 16), (13, 17), (0, 17), (17, 18),
-         (18, 19), (19, 20))
 
 
 def has_display() -> bool:
@@ -37,7 +34,7 @@ def draw_landmarks(image: np.ndarray, tf: TrackedFrame) -> np.ndarray:
     h, w = out.shape[:2]
     for obs in tf.hands:
         pts = [(int(x * w), int(y * h)) for x, y in obs.image[:, :2]]
-        for a, b in BONES:
+        for a, b in HAND_CONNECTIONS:
             cv2.line(out, pts[a], pts[b], (60, 220, 60), 2, cv2.LINE_AA)
         for p in pts:
             cv2.circle(out, p, 3, (30, 30, 230), -1, cv2.LINE_AA)
