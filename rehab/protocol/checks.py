@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from rehab.protocol.issues import Issue, make_issue
-from rehab.protocol.models import COUNTED_TASKS, STEP_KINDS, TASKS, Protocol
+from rehab.protocol.models import STEP_KINDS, Protocol
 from rehab.protocol.translate import did_you_mean, show
 from rehab.protocol.yamlpos import Located, Path_
+from rehab.tasks import TASKS
 
 # Stands in for a step too malformed to validate, so that the rest of the file still is.
 _PLACEHOLDER_STEP = {"kind": "rest", "duration_s": 1.0}
@@ -96,7 +97,7 @@ class Checker:
             )
             self._add("P009", here, message, on_key=True)
         elif (
-            settings.get("target_reps") is not None and task in TASKS and task not in COUNTED_TASKS
+            settings.get("target_reps") is not None and task in TASKS and not TASKS[task].counted
         ):
             message = (
                 f"{task} repetitions are not counted while the patient moves, "

@@ -223,3 +223,13 @@ def steps_of_session(conn: Connection, session_id: str) -> list[dict]:
         .where(ST.c.session_id == session_id).order_by(ST.c.id)
     )
     return [dict(r._mapping) for r in rows]
+
+
+def rating_keys(conn: Connection, patient_id: str | None) -> list[str]:
+    """The rating keys (pain, fatigue, a custom scale's name) a patient answered, in the order
+    they were first given (all patients when ``patient_id`` is None)."""
+    R, S = schema.ratings, schema.sessions
+    q = sa.select(R.c.key, sa.func.min(R.c.id).label("first")).group_by(R.c.key)
+    if patient_id is not None:
+        q = q.join(S, S.c.id == R.c.session_id).where(S.c.patient_id == patient_id)
+    return [key for key, _ in sorted(conn.execute(q).all(), key=lambda row: row[1])]
