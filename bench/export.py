@@ -1,6 +1,6 @@
 """Benchmark: export and review of a store holding 1,000 sessions x 30 trials.
 
-Generates the store with one bulk transaction (``rehab.store.fake.bulk_populate``: sessions,
+Generates the store with one bulk transaction (``rehab.testing.store_data.bulk_populate``: sessions,
 steps, trials with score JSON, ratings, events; no per-frame landmarks, which export and review
 never read), then times ``--repeat`` runs of each (best and median, wall and CPU time; CPU time
 shows the cost when other processes share the machine, wall time then includes waiting):
@@ -65,7 +65,7 @@ def main() -> None:
     from rehab.report.export import export_sessions, export_trials, write_csv
     from rehab.report.review import write_review
     from rehab.store import Store
-    from rehab.store.fake import bulk_populate
+    from rehab.testing.store_data import bulk_populate
 
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(Path(tmp) / "data")

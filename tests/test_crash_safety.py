@@ -20,13 +20,13 @@ import pytest
 import sqlalchemy as sa
 
 from rehab.store import Store, schema
-from rehab.store.fake import FAKE_SHA
+from rehab.testing.store_data import FAKE_SHA
 
 CHILD = r"""
 import sys
 from rehab.engine.writer import Event
 from rehab.store import Store
-from rehab.store.fake import fake_info, fake_score, hand_frames
+from rehab.testing.store_data import fake_info, real_score, hand_frames
 import random
 
 store = Store(sys.argv[1])
@@ -42,7 +42,7 @@ for step in range(start, total):
         w.event(Event(t=step + k / 10, kind="tick", step_index=step, data={"k": k}))
         print("EVENT", step, k, flush=True)
     if step % 3 == 0:
-        w.trial(step, "open_close", "left", fake_score("open_close", "left", rng), hand_frames(90, "left"))
+        w.trial(step, "open_close", "left", real_score("open_close", "left", rng), hand_frames(90, "left"))
         print("TRIAL", step, flush=True)
     if step % 5 == 0:
         w.rating(step, "pain", step % 10, step + 0.5)

@@ -23,7 +23,7 @@ from rehab.report.export import (
     write_csv,
 )
 from rehab.store import Store
-from rehab.store.fake import FAKE_SHA, bulk_populate, fake_info, hand_frames
+from rehab.testing.store_data import FAKE_SHA, bulk_populate, fake_info, hand_frames
 
 
 @pytest.fixture
