@@ -10,10 +10,11 @@ safety rules that have a rating to act on.
 from __future__ import annotations
 
 import difflib
-import importlib
 from pathlib import Path
 from typing import Any
 
+from rehab.clips.library import ClipLibrary
+from rehab.errors import ClipError
 from rehab.protocol.issues import Issue, make_issue
 from rehab.protocol.models import STEP_KINDS, Protocol
 from rehab.protocol.translate import did_you_mean, show
@@ -195,9 +196,8 @@ def step_shape_problem(item: Any, path: Path_) -> Problem | None:
 def _clip_task(videos_dir: Path, name: str) -> str | None:
     """The task a clip's sidecar says it shows; None when there is no readable sidecar."""
     try:
-        library = importlib.import_module("rehab.clips.library")  # clips imports protocol
-        return str(library.ClipLibrary(videos_dir).get(name).task)
-    except Exception:  # no or broken sidecar: `rehab clips check` reports that, not us
+        return str(ClipLibrary(videos_dir).get(name).task)
+    except ClipError:  # no or broken sidecar: `rehab clips check` reports that, not us
         return None
 
 
