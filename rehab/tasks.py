@@ -198,7 +198,7 @@ TASK_LIST: tuple[Task, ...] = (
         counted=False, counter_label="Repetitions", count_words=("movement", "movements"),
         metrics=(),
         headline=("rom.index_mcp.range_deg", "rom.middle_pip.range_deg", "rom.thumb_mcp.range_deg"),
-        patient=PatientResult(None),
+        patient=PatientResult(None, "Your free movement practice is done."),
     ),
 )
 TASKS: dict[str, Task] = {t.name: t for t in TASK_LIST}
@@ -251,7 +251,9 @@ def patient_line(t: Task, today: dict[str, Any], previous: dict[str, Any] | None
     yet, which ``compare`` says in words); no repetition at all is met with encouragement.
     """
     said = t.patient
-    value = today.get(said.key) if said.key else None
+    if said.key is None:
+        return said.sentence
+    value = today.get(said.key)
     if not _is_number(value):
         return "Well done."
     if said.key == "repetitions" and value == 0:
@@ -259,7 +261,7 @@ def patient_line(t: Task, today: dict[str, Any], previous: dict[str, Any] | None
     shown = round(float(value), said.decimals)
     noun = t.count_words[0 if shown == 1 else 1]
     text = said.sentence.format(value=f"{shown:.{said.decimals}f}", noun=noun)
-    before = (previous or {}).get(said.key) if said.key else None
+    before = (previous or {}).get(said.key)
     if _is_number(before):
         diff = round(shown - round(float(before), said.decimals), said.decimals)
         if diff == 0:

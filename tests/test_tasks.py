@@ -95,10 +95,37 @@ def test_patient_line_for_a_reach_and_free_movement():
     assert (patient_line(reach, {"movement_time_s": 1.23}, {"movement_time_s": 1.52})
             == "Your reach took 1.2 seconds - 0.3 seconds quicker than last time")
     assert patient_line(reach, {"movement_time_s": None}, None) == "Well done."
-    assert patient_line(TASKS["free"], {"tracked_fraction": 1.0}, None) == "Well done."
+    assert (patient_line(TASKS["free"], {"tracked_fraction": 1.0}, None)
+            == "Your free movement practice is done.")
 
 
 @pytest.mark.parametrize("name", TASK_NAMES)
 def test_patient_line_of_a_real_score_has_no_technical_words(name, real_scores):
     line = patient_line(TASKS[name], real_scores[name], real_scores[name])
     assert "%" not in line and "_" not in line and "/ 100" not in line
+
+
+@pytest.mark.parametrize("size", [(1024, 600), (1920, 1080)])
+def test_every_result_sentence_is_drawn_large(size, real_scores):
+    """Each task's sentence (with the longest comparison) at heading size: >= 36 px."""
+    from rehab.devices.display import PygameDisplay
+    from rehab.devices.drawing import SIZES
+    from rehab.engine.scenes import ResultScene
+    from rehab.engine.steps.execute import POOR_TRACKING
+
+    display = PygameDisplay(fullscreen=False, size=size)
+    try:
+        for name in TASK_NAMES:
+            worse = {k: (v * 2 if _is_count(v) else v) for k, v in real_scores[name].items()}
+            line = patient_line(TASKS[name], real_scores[name], worse)
+            for text in (line, POOR_TRACKING):
+                display.show(ResultScene(title="Well done", lines=(text,)))
+                font, wrapped = display.result_text((text,), int(size[1] * 0.55))
+                assert font is display.fonts.get("heading") and len(wrapped[0]) <= 2, text
+        assert int(SIZES["heading"] * 600) >= 36
+    finally:
+        display.close()
+
+
+def _is_count(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
