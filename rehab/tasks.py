@@ -209,7 +209,8 @@ COUNTED_TASK_NAMES: tuple[str, ...] = tuple(t.name for t in TASK_LIST if t.count
 CLIP_ONLY_MOVEMENTS: tuple[str, ...] = ("wrist_flex",)
 CLIP_MOVEMENTS: tuple[str, ...] = TASK_NAMES + CLIP_ONLY_MOVEMENTS
 
-_ROM_STATS = {"range_deg": ("range", "higher"), "min_deg": ("min", None), "max_deg": ("max", None)}
+_ROM_STATS: dict[str, tuple[str, Better]] = {
+    "range_deg": ("range", "higher"), "min_deg": ("min", None), "max_deg": ("max", None)}
 
 
 def task(name: str) -> Task:
@@ -254,7 +255,7 @@ def patient_line(t: Task, today: dict[str, Any], previous: dict[str, Any] | None
     if said.key is None:
         return said.sentence
     value = today.get(said.key)
-    if not _is_number(value):
+    if not isinstance(value, (int, float)) or not _is_number(value):
         return "Well done."
     if said.key == "repetitions" and value == 0:
         return NO_REPETITION
@@ -262,7 +263,7 @@ def patient_line(t: Task, today: dict[str, Any], previous: dict[str, Any] | None
     noun = t.count_words[0 if shown == 1 else 1]
     text = said.sentence.format(value=f"{shown:.{said.decimals}f}", noun=noun)
     before = (previous or {}).get(said.key)
-    if _is_number(before):
+    if isinstance(before, (int, float)) and _is_number(before):
         diff = round(shown - round(float(before), said.decimals), said.decimals)
         if diff == 0:
             text += " - the same as last time"

@@ -163,3 +163,27 @@ def test_local_times_match_dateutil_across_dst(zone, monkeypatch):
         time.tzset()
     pd.testing.assert_series_equal(got, expected)
     assert (got.dropna() != utc.dropna()).all()  # these zones are never at UTC
+
+
+def test_export_columns_documents_every_metric_column_of_a_real_export(store):
+    """``rehab export --columns``: each metric column a real-scorer export has is described
+    (label and unit from the task registry), ROM columns by their pattern."""
+    from click.testing import CliRunner
+
+    from rehab.cli import main
+    from rehab.report.export import metric_columns
+
+    bulk_populate(store.engine, "P001", n_sessions=5, trials_per_session=5)
+    exported = export_trials(store, "P001")
+    described = set(metric_columns()["column"])
+    bookkeeping = {"events", "touch_times_s", "smoothness.signal", "quality.tracked_fraction",
+                   "similarity.reference_duration_s", "similarity.patient_duration_s",
+                   "similarity.dtw_cost", "similarity.reference_repeats"}
+    metric_cols = [c for c in exported.columns[len(TRIAL_COLUMNS):]
+                   if not c.endswith(("_first", "_last")) and not c.startswith("rom.")]
+    assert sorted(set(metric_cols) - described - bookkeeping) == []
+    out = CliRunner().invoke(main, ["export", "--columns"])
+    assert out.exit_code == 0
+    assert "opening_range_deg,open_close,Opening range,deg,higher" in out.output
+    assert "tracked_fraction,open_close finger_tap opposition reach_grasp free,Hand tracked," \
+           "fraction (x100 = %),higher" in out.output

@@ -14,12 +14,14 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from rehab.store import queries
 from rehab.store.db import Store
 from rehab.store.secure import open_private
+from rehab.tasks import COMMON_METRICS, TASK_LIST
 
 SESSION_COLUMNS = [
     "patient_id", "session_id", "session_date", "session_start", "session_status",
@@ -172,6 +174,22 @@ def export_both(store: Store, patient_id: str | None = None) -> tuple[pd.DataFra
     """(trials, sessions) tables from one read of the store (the review uses both)."""
     raw = _load(store, patient_id)
     return _trials_table(raw), _sessions_table(raw)
+
+
+def metric_columns() -> pd.DataFrame:
+    """What each metric column of the trial export means, from the task registry: column,
+    tasks that have it, label, unit, which direction is better. ROM columns follow the pattern
+    ``rom.<finger>_<joint>.range_deg`` (also ``min_deg``, ``max_deg``), in degrees."""
+    rows: dict[str, dict[str, Any]] = {}
+    for task in TASK_LIST:
+        for m in COMMON_METRICS + task.metrics:  # a common metric's generic label comes first
+            unit = m.unit if m.scale == 1.0 else f"fraction (x{m.scale:g} = {m.unit})"
+            row = rows.setdefault(m.key, {"column": m.key, "tasks": {}, "label": m.label,
+                                          "unit": unit, "better": m.better or ""})
+            row["tasks"][task.name] = None
+    out = pd.DataFrame(list(rows.values()), columns=["column", "tasks", "label", "unit", "better"])
+    out["tasks"] = out["tasks"].map(" ".join)
+    return out
 
 
 def write_csv(df: pd.DataFrame, out: str | os.PathLike | None) -> None:
