@@ -136,6 +136,9 @@ def apply_security(conn: Connection, database: str) -> None:
             conn.exec_driver_sql(f"CREATE ROLE {q(role)} NOLOGIN")
     L, C = q(laptop), q(clinician)
     every = ", ".join((*DATA_TABLES, "rehab_laptops", "rehab_clinicians"))
+    # a re-pushed session may change any laptop column but its id and its patient
+    session_cols = ", ".join(q(c.name) for c in schema.sessions.c
+                             if c.name not in ("id", "patient_id"))
     stmts = [
         "REVOKE ALL ON SCHEMA public FROM PUBLIC",
         f"REVOKE ALL ON {every}, {SERVER_SCHEMA} FROM PUBLIC",
@@ -144,7 +147,7 @@ def apply_security(conn: Connection, database: str) -> None:
         f"GRANT SELECT ON {SERVER_SCHEMA} TO {L}, {C}",
         f"GRANT SELECT ON {', '.join(DATA_TABLES)}, rehab_laptops TO {L}",
         f"GRANT INSERT ON protocols, sessions, steps, trials, ratings, events, trial_frames TO {L}",
-        f"GRANT UPDATE (status, ended_wall, fingerprint, updated_at) ON sessions TO {L}",
+        f"GRANT UPDATE ({session_cols}, fingerprint, updated_at) ON sessions TO {L}",
         f"GRANT UPDATE (last_sync, last_sync_summary) ON rehab_laptops TO {L}",
         f"GRANT SELECT ON {every} TO {C}",
         f"GRANT INSERT ON patients, protocols, assignments TO {C}",
@@ -206,3 +209,18 @@ def init_server(engine: sa.Engine) -> tuple[int, int]:
     with engine.begin() as conn:
         apply_security(conn, str(conn.execute(sa.text("SELECT current_database()")).scalar()))
     return versions
+
+
+def _server_tables() -> sa.MetaData:
+    """The laptop tables as the server has them (server-only columns added), for writes."""
+    md = sa.MetaData()
+    for t in schema.metadata.sorted_tables:
+        t.to_metadata(md)
+    md.tables["sessions"].append_column(sa.Column("fingerprint", sa.String(300)))
+    md.tables["sessions"].append_column(sa.Column("updated_at", sa.DateTime))
+    for name in SRC_ID_TABLES:
+        md.tables[name].append_column(sa.Column("src_id", sa.Integer))
+    return md
+
+
+SERVER_TABLES = _server_tables()
