@@ -169,6 +169,8 @@ class Syncer:
     url: str
     password: str | None = None
     progress: Progress | None = None
+    retries: int = 2
+    retry_wait_s: float = 1.0
 
     def run(self) -> SyncResult:
         t0 = time.monotonic()
@@ -211,8 +213,7 @@ class Syncer:
         for i, sid in enumerate(order):
             with self.store.engine.connect() as lconn:
                 bundle = read_bundle(lconn, sid)
-            with self.server.begin() as sconn:
-                write_bundle(sconn, bundle, local[sid])
+            self._send(bundle, local[sid])
             if sid in remote:
                 result.updated += 1
             else:
@@ -220,6 +221,20 @@ class Syncer:
             result.pushed_ids.append(sid)
             if self.progress:
                 self.progress(i + 1, len(order))
+
+    def _send(self, bundle: dict, fingerprint: str) -> None:
+        """One server transaction; a lost connection is retried ``retries`` times (bounded).
+        Re-sending after a commit whose reply was lost adds nothing (ON CONFLICT)."""
+        for attempt in range(self.retries + 1):
+            try:
+                with self.server.begin() as sconn:
+                    write_bundle(sconn, bundle, fingerprint)
+                return
+            except (sa.exc.OperationalError, sa.exc.InterfaceError):
+                if attempt == self.retries:
+                    raise
+                self.server.dispose()
+                time.sleep(self.retry_wait_s * (attempt + 1))
 
     def _pull(self, patient_id: str) -> int:
         """The patient's record and the clinic's assignments (with protocol snapshots)."""
@@ -293,9 +308,9 @@ def local_protocol_path(data_dir: Path, clinic_path: str, name: str, text: str, 
 
 
 def sync(store: Store, server: sa.Engine, url: str, password: str | None = None,
-         progress: Progress | None = None) -> SyncResult:
+         progress: Progress | None = None, retries: int = 2) -> SyncResult:
     """Push every session the server lacks, pull assignments; see the module docstring."""
-    return Syncer(store, server, url, password, progress).run()
+    return Syncer(store, server, url, password, progress, retries).run()
 
 
 __all__ = ["SyncResult", "fingerprints", "read_bundle", "sync", "utcnow", "write_bundle"]
