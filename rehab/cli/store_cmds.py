@@ -204,21 +204,32 @@ def export(patient_id: str | None, all_patients: bool, out: Path | None, summary
 
 
 @main.command()
-@click.option("--patient", "patient_id", required=True, help="Patient id.")
+@click.option("--patient", "patient_id", help="Patient id.")
+@click.option("--all", "all_patients", is_flag=True,
+              help="Clinic overview of every patient (adherence, safety stops, last sync).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
-              help="HTML file to write (default: review-ID.html).")
+              help="HTML file to write (default: review-ID.html; with --all: only when given).")
 @store_option
 @friendly_errors
-def review(patient_id: str, out: Path | None, data_dir: Path | None) -> None:
-    """Write a self-contained HTML review report (open it in any browser).
+def review(patient_id: str | None, all_patients: bool, out: Path | None,
+           data_dir: Path | None) -> None:
+    """Write a self-contained HTML review report (open it in any browser), or with --all
+    list every patient: sessions done/assigned this week and the last four, who is falling
+    behind, safety stops, invalid trials, last sync.
 
     \b
-    Example:
+    Examples:
       rehab review --patient P001 --out p001.html
+      rehab review --all --server postgresql://dr_smith@db.clinic/rehab
     """
     from rehab.errors import RehabError
     from rehab.report.review import write_review
 
+    if bool(patient_id) == all_patients:
+        raise click.UsageError("give either --patient ID or --all")
+    if all_patients:
+        return _clinic_overview(data_dir, out)
+    assert patient_id is not None
     target = out or Path(f"review-{patient_id}.html")
     with _store(data_dir) as store:
         try:
@@ -227,6 +238,21 @@ def review(patient_id: str, out: Path | None, data_dir: Path | None) -> None:
             raise RehabError(f"cannot write {target}: {exc.strerror or exc}",
                              hint="choose a folder you can write to") from exc
     click.echo(f"wrote {path}")
+
+
+def _clinic_overview(data_dir: Path | None, out: Path | None) -> None:
+    from rehab.report.clinic import clinic_overview, overview_html, overview_lines
+    from rehab.store.secure import open_private
+
+    with _store(data_dir) as store:
+        rows = clinic_overview(store)
+        on_server = store.engine.dialect.name == "postgresql"
+    for line in overview_lines(rows, on_server):
+        click.echo(line)
+    if out:
+        with open_private(out) as fh:
+            fh.write(overview_html(rows, on_server))
+        click.echo(f"wrote {out}", err=True)
 
 
 @main.command()

@@ -1,0 +1,105 @@
+"""The server commands end to end on a real PostgreSQL: admin, laptop and clinician."""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+
+import pytest
+from click.testing import CliRunner
+from sync_helpers import record_session
+
+from rehab.cli import main
+from rehab.home import home_plan
+from rehab.store import Store
+
+
+def _run(args, env=None, input=None, code=0):
+    r = CliRunner().invoke(main, args, env=env, input=input)
+    assert r.exit_code == code, (r.output, r.exception)
+    return r.output
+
+
+def _login(output: str) -> tuple[str, str]:
+    url = re.search(r"^server: +(\S+)$", output, re.M).group(1)
+    pw = re.search(r"^password: +(\S+)$", output, re.M).group(1)
+    return url, pw
+
+
+@pytest.fixture
+def admin_env(clinic):
+    return {"REHAB_SERVER": clinic.admin_url, "REHAB_SERVER_PASSWORD": clinic.server.password}
+
+
+def test_admin_laptop_and_clinician_round_trip(clinic, admin_env, tmp_path):
+    out = _run(["server", "init"], env=admin_env)  # again: an upgrade that changes nothing
+    assert "server schema version 1" in out and clinic.server.password not in out
+    laptop_url, laptop_pw = _login(_run(["server", "add-laptop", "P005", "--affected", "left"],
+                                        env=admin_env))
+    assert laptop_pw not in laptop_url and "rehab config set server" in _run(
+        ["server", "add-laptop", "P006", "--affected", "right"], env=admin_env)
+    clin_url, clin_pw = _login(_run(["server", "add-clinician", "dr_a"], env=admin_env))
+
+    data = tmp_path / "laptop"
+    lap_env = {"REHAB_SERVER": None, "REHAB_SERVER_PASSWORD": None}
+    _run(["config", "set", "server", laptop_url, "--data", str(data)], env=lap_env)
+    _run(["config", "set", "password", "--data", str(data)], env=lap_env, input=laptop_pw + "\n")
+    for name in ("config.json", "server-password"):
+        assert stat.S_IMODE(os.stat(data / name).st_mode) == 0o600
+    assert laptop_pw not in (data / "config.json").read_text()
+    assert "password: saved" in _run(["config", "show", "--data", str(data)], env=lap_env)
+    with Store(data) as store:
+        store.add_patient("P005", "left")
+        for _ in range(2):
+            record_session(store, patient="P005")
+    out = _run(["sync", "--data", str(data)], env=lap_env)
+    assert "pushed 2 new sessions" in out and "pulled 0 new assignments" in out
+    assert laptop_pw not in out
+
+    clin = {"REHAB_SERVER": clin_url, "REHAB_SERVER_PASSWORD": clin_pw}
+    listed = _run(["patients", "list"], env=clin)
+    assert re.search(r"^P005 +left +2 sessions", listed, re.M) and "P006" in listed
+    _run(["assign", "P005", "home_session", "--per-week", "3"], env=clin)
+    assert len(_run(["sessions", "--patient", "P005"], env=clin).splitlines()) == 2
+    csv = _run(["export", "--all", "--summary"], env=clin)
+    assert len(csv.strip().splitlines()) == 3  # header + 2 sessions
+    html = tmp_path / "p005.html"
+    _run(["review", "--patient", "P005", "--out", str(html)], env=clin)
+    assert html.stat().st_size > 1000
+    overview = _run(["review", "--all"], env=clin)
+    assert re.search(r"^P005 +1 +2/3 +0/0 +0/0 +0/0 +0/0 +0 +0 +20\d\d-\d\d-\d\d \d\d:\d\d$",
+                     overview, re.M), overview
+    assert re.search(r"^P006 .* never", overview, re.M)
+    assert "2 patients, 0 falling behind" in overview
+
+    assert "pulled 1 new assignment " in _run(["sync", "--data", str(data)], env=lap_env)
+    with Store(data) as store:
+        plan = home_plan(store, "P005")
+    assert (plan.today.protocol_name, plan.today.per_week) == (
+        "Home session (about 12 minutes)", 3)
+
+
+def test_a_password_in_a_url_is_never_printed(tmp_path):
+    out = CliRunner().invoke(main, ["sync", "--server", "postgresql://u:S3CRETPW@127.0.0.1:1/x",
+                                    "--data", str(tmp_path)])
+    assert out.exit_code == 1 and "S3CRETPW" not in out.output
+    assert "postgresql://u:***@127.0.0.1:1/x" in out.output
+
+
+def test_the_password_is_never_taken_from_the_command_line(tmp_path):
+    out = CliRunner().invoke(main, ["config", "set", "password", "hunter2", "--data",
+                                    str(tmp_path)])
+    assert out.exit_code == 1 and "ps shows it" in out.output
+    assert not (tmp_path / "server-password").exists()
+    out = CliRunner().invoke(main, ["config", "set", "server", "postgresql://u:pw@h/db",
+                                    "--data", str(tmp_path)])
+    assert out.exit_code == 1 and "holds a password" in out.output
+
+
+def test_a_laptop_with_a_group_readable_password_file_is_refused(tmp_path):
+    (tmp_path / "server-password").write_text("x\n")
+    os.chmod(tmp_path / "server-password", 0o644)
+    out = CliRunner().invoke(main, ["sync", "--server", "postgresql://u@127.0.0.1:1/x",
+                                    "--data", str(tmp_path)], env={"REHAB_SERVER_PASSWORD": None})
+    assert out.exit_code == 1 and "can be read by other users" in out.output
