@@ -125,23 +125,25 @@ def write_bundle(conn: sa.Connection, bundle: dict, fingerprint: str) -> None:
         index_elements=[S.c.id],
         set_={**mutable, "fingerprint": fingerprint, "updated_at": sa.text("now() AT TIME ZONE 'utc'")},
     ))
+    # executemany (psycopg pipelines it; SQLAlchemy compiles the statement once)
     for table in CHILDREN:
-        for chunk in _chunks(bundle[table.name]):
-            conn.execute(pg_insert(SERVER[table.name]).values(chunk)
-                         .on_conflict_do_nothing(index_elements=["session_id", "src_id"]))
+        if bundle[table.name]:
+            conn.execute(pg_insert(SERVER[table.name])
+                         .on_conflict_do_nothing(index_elements=["session_id", "src_id"]),
+                         bundle[table.name])
     trials = bundle["trials"]
     if not trials:
         return
     by_no = {t["trial_no"]: t["id"] for t in trials}
     values = [{k: v for k, v in t.items() if k != "id"} for t in trials]
-    new = conn.execute(pg_insert(T).values(values)
+    new = conn.execute(pg_insert(T)
                        .on_conflict_do_nothing(index_elements=["session_id", "trial_no"])
-                       .returning(T.c.id, T.c.trial_no)).all()
+                       .returning(T.c.id, T.c.trial_no), values).all()
     server_id = {by_no[no]: tid for tid, no in new}  # laptop trial id -> server trial id
     frames = [dict(f, trial_id=server_id[f["trial_id"]]) for f in bundle["frames"]
               if f["trial_id"] in server_id]
     for chunk in _chunks(frames):
-        conn.execute(F.insert().values(chunk))
+        conn.execute(F.insert(), chunk)
 
 
 def _push_order(pending: list[str], started: dict[str, object], parent: dict[str, str | None]
