@@ -59,14 +59,21 @@ class PgCluster:
     def datadir(self) -> Path:
         return self.base / "data"
 
+    tls: bool = False
+
+    @property
+    def ca_file(self) -> Path:
+        """The self-signed server certificate (``sslrootcert`` for ``verify-full``)."""
+        return self.base / "ca.crt"
+
     @classmethod
-    def start(cls, bindir: Path | None = None) -> PgCluster:
+    def start(cls, bindir: Path | None = None, tls: bool = False) -> PgCluster:
         bindir = bindir or find_pg_bindir()
         if bindir is None:
             raise RuntimeError("PostgreSQL binaries (initdb, pg_ctl) not found")
         run_as = "postgres" if os.geteuid() == 0 else None
         base = Path(tempfile.mkdtemp(prefix="rehab-pg-"))
-        c = cls(bindir, base, free_port(), secrets.token_urlsafe(18), run_as)
+        c = cls(bindir, base, free_port(), secrets.token_urlsafe(18), run_as, tls)
         pwfile = base / "pw"
         pwfile.write_text(c.admin_password + "\n")
         if run_as:
@@ -87,8 +94,26 @@ class PgCluster:
             fh.write(f"\nlisten_addresses = '127.0.0.1'\nport = {self.port}\n"
                      f"unix_socket_directories = '{self.base}'\nfsync = off\n"
                      "max_connections = 60\nshared_buffers = 64MB\n")
+            if self.tls:
+                self._make_certificate()
+                fh.write("ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n")
+        host = "hostssl" if self.tls else "host"  # with TLS, unencrypted connections are refused
         (self.datadir / "pg_hba.conf").write_text(
-            "local all all scram-sha-256\nhost all all 127.0.0.1/32 scram-sha-256\n")
+            f"local all all scram-sha-256\n{host} all all 127.0.0.1/32 scram-sha-256\n")
+
+    def _make_certificate(self) -> None:
+        """A self-signed certificate for 127.0.0.1 (so verify-full can check the host)."""
+        crt, key = self.datadir / "server.crt", self.datadir / "server.key"
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                        "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                        "-keyout", str(key), "-out", str(crt)],
+                       check=True, capture_output=True, timeout=60)
+        shutil.copy(crt, self.ca_file)
+        key.chmod(0o600)
+        if self.run_as:
+            user = pwd.getpwnam(self.run_as)
+            for p in (crt, key):
+                os.chown(p, user.pw_uid, user.pw_gid)
 
     def _run(self, tool: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         cmd = [str(self.bindir / tool), *args]
