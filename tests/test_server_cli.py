@@ -103,3 +103,15 @@ def test_a_laptop_with_a_group_readable_password_file_is_refused(tmp_path):
     out = CliRunner().invoke(main, ["sync", "--server", "postgresql://u@127.0.0.1:1/x",
                                     "--data", str(tmp_path)], env={"REHAB_SERVER_PASSWORD": None})
     assert out.exit_code == 1 and "can be read by other users" in out.output
+
+
+def test_a_refused_clinician_command_is_a_message_not_a_traceback(clinic, admin_env):
+    _run(["server", "add-laptop", "N001", "--affected", "left", "--site", "north"], env=admin_env)
+    clin_url, clin_pw = _login(_run(["server", "add-clinician", "dr_b"], env=admin_env))
+    clin = {"REHAB_SERVER": clin_url, "REHAB_SERVER_PASSWORD": clin_pw}
+    r = CliRunner().invoke(main, ["assign", "N001", "home_session", "--per-week", "3"], env=clin)
+    assert r.exit_code == 1 and r.exception.__class__ is SystemExit, r.output
+    assert "no patient 'N001'" in r.output  # another site's patient is invisible
+    r = CliRunner().invoke(main, ["patients", "add", "N001", "--affected", "left"], env=clin)
+    assert r.exit_code == 1 and "clinic server postgresql://" in r.output, r.output
+    assert clin_pw not in r.output and "Traceback" not in r.output

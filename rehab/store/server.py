@@ -187,15 +187,20 @@ class ServerStore(Store):
         self.db_path = self.shown  # type: ignore[assignment]  # named in messages
         self.password = password
         self.engine = server_engine(url, password)
+        # any later database error becomes a StoreError naming the (redacted) server
+        sa.event.listen(self.engine, "handle_error", self._as_store_error)
         try:
             with self.engine.connect() as conn:
                 check_versions(conn, self.url)
-        except sa.exc.DBAPIError as exc:
+        except sa.exc.DBAPIError as exc:  # a failed connect does not pass handle_error
             self.engine.dispose()
             raise server_error(self.url, exc, password) from exc
         except StoreError:
             self.engine.dispose()
             raise
+
+    def _as_store_error(self, ctx) -> StoreError:
+        return server_error(self.url, ctx.original_exception, self.password)
 
     def _reap_interrupted(self) -> int:  # a laptop's processes cannot be checked from here
         return 0
