@@ -7,6 +7,7 @@ import re
 import stat
 
 import pytest
+import sqlalchemy as sa
 from click.testing import CliRunner
 from sync_helpers import record_session
 
@@ -115,3 +116,27 @@ def test_a_refused_clinician_command_is_a_message_not_a_traceback(clinic, admin_
     r = CliRunner().invoke(main, ["patients", "add", "N001", "--affected", "left"], env=clin)
     assert r.exit_code == 1 and "clinic server postgresql://" in r.output, r.output
     assert clin_pw not in r.output and "Traceback" not in r.output
+
+
+def test_without_psycopg_sync_says_what_to_install(tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # import psycopg -> ImportError
+    r = CliRunner().invoke(main, ["sync", "--server", "postgresql://u@127.0.0.1:1/x",
+                                  "--data", str(tmp_path)])
+    assert r.exit_code == 1 and "pip install 'rehab[server]'" in r.output, r.output
+
+
+def test_a_laptop_login_is_made_once_and_can_be_revoked(clinic, admin_env):
+    _, pw = _login(_run(["server", "add-laptop", "P007", "--affected", "left"], env=admin_env))
+    r = CliRunner().invoke(main, ["server", "add-laptop", "P007"], env=admin_env)
+    assert r.exit_code == 1 and "already has a laptop login" in r.output
+    r = CliRunner().invoke(main, ["server", "add-laptop", "P404"], env=admin_env)
+    assert r.exit_code == 1 and "give --affected" in r.output
+    assert "removed login" in _run(["server", "remove-laptop", "P007"], env=admin_env)
+    admin = clinic.admin_engine()
+    with admin.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM pg_roles WHERE rolname = :r"),
+                            {"r": f"{clinic.database}_l_P007"}).scalar() == 0
+        assert conn.exec_driver_sql("SELECT count(*) FROM patients").scalar() == 1  # kept
+    admin.dispose()

@@ -120,6 +120,12 @@ def configured_server(data_dir: Path | None) -> str | None:
 def server_engine(url: str, password: str | None = None, **engine_kw) -> sa.Engine:
     """An engine on the server; the password goes to the driver, never into the URL string."""
     u = parse_url(url)
+    try:
+        import psycopg  # noqa: F401  (the optional [server] extra)
+    except ImportError as exc:
+        raise StoreError("talking to the clinic server needs the psycopg package",
+                         hint="pip install 'rehab[server]'  (or: pip install 'psycopg[binary]')"
+                         ) from exc
     args: dict = {"connect_timeout": CONNECT_TIMEOUT_S, "application_name": "rehab"}
     pw = u.password or password or os.environ.get(PASSWORD_ENV)
     if pw:
@@ -180,7 +186,7 @@ class ServerStore(Store):
     decided by the server's row-level security. Sessions are recorded on laptops, never here.
     """
 
-    def __init__(self, url: str, password: str | None = None) -> None:  # noqa: D401
+    def __init__(self, url: str, password: str | None = None) -> None:
         self.url = parse_url(url)
         self.shown = redact(self.url)
         self.data_dir = Path(".")
