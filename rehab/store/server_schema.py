@@ -169,8 +169,10 @@ def apply_security(conn: Connection, database: str) -> None:
 
 def _policies(L: str, C: str) -> list[tuple[str, str, str, str]]:
     me = "(SELECT rehab_laptop_patient())"
-    own_session = "session_id IN (SELECT id FROM sessions)"  # sessions itself is RLS-filtered
-    own_trial = "trial_id IN (SELECT id FROM trials)"
+    # sessions and trials are themselves RLS-filtered; EXISTS is one index probe per row
+    # (an IN list would hash every visible row again for each inserted row)
+    own_session = "EXISTS (SELECT 1 FROM sessions s WHERE s.id = session_id)"
+    own_trial = "EXISTS (SELECT 1 FROM trials t WHERE t.id = trial_id)"
     site_patient = "patient_id IN (SELECT id FROM patients)"  # patients RLS-filtered to the site
     rules = [
         ("patients", "SELECT", L, f"id = {me}"),
