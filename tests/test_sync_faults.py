@@ -74,6 +74,8 @@ def test_connection_killed_mid_session_then_sync_again(laptop, clinic, monkeypat
     with pytest.raises(StoreError) as err:
         laptop.sync(retries=0)
     assert "clinic server" in err.value.message and laptop.password not in str(err.value)
+    assert "(after sending 2 of 5 sessions; the next rehab sync sends the rest)" in \
+        err.value.message
     assert "run the command again" in err.value.hint
     with admin.connect() as a:  # sessions 1 and 2 whole, the third not at all
         assert a.execute(sa.text("SELECT count(*) FROM sessions")).scalar() == 2

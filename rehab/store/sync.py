@@ -176,6 +176,7 @@ class Syncer:
 
     def run(self) -> SyncResult:
         t0 = time.monotonic()
+        self._sent = self._total = 0
         try:
             with self.server.connect() as sconn:
                 check_versions(sconn, self.url)
@@ -191,7 +192,11 @@ class Syncer:
             result.seconds = time.monotonic() - t0
             self._stamp(result)
         except sa.exc.DBAPIError as exc:
-            raise server_error(self.url, exc, self.password) from exc
+            err = server_error(self.url, exc, self.password)
+            if self._total:
+                err.message += (f" (after sending {self._sent} of {self._total} sessions; the "
+                                "next rehab sync sends the rest)")
+            raise err from exc
         return result
 
     def _push(self, result: SyncResult, remote: dict[str, str]) -> None:
@@ -212,10 +217,12 @@ class Syncer:
                 pending.append(sid)
         order = _push_order(pending, {s: meta[s].started_wall for s in pending},
                             {s: meta[s].resumed_from for s in pending})
+        self._total = len(order)
         for i, sid in enumerate(order):
             with self.store.engine.connect() as lconn:
                 bundle = read_bundle(lconn, sid)
             self._send(bundle, local[sid])
+            self._sent = i + 1
             if sid in remote:
                 result.updated += 1
             else:
@@ -258,7 +265,7 @@ class Syncer:
                     continue
                 proto = protos.get(m["protocol_sha256"])
                 if proto is not None:
-                    lconn.execute(pg_free_insert(P, dict(proto._mapping)))
+                    lconn.execute(_insert_or_ignore(P, dict(proto._mapping)))
                     m["protocol_path"] = str(local_protocol_path(
                         self.store.data_dir, m["protocol_path"], proto.name, proto.yaml,
                         proto.sha256))
@@ -274,7 +281,7 @@ class Syncer:
                 {"s": result.summary("the clinic")})
 
 
-def pg_free_insert(table: sa.Table, row: dict):
+def _insert_or_ignore(table: sa.Table, row: dict):
     """INSERT that keeps an existing row (SQLite ``INSERT OR IGNORE``) on the laptop."""
     return table.insert().prefix_with("OR IGNORE").values(**row)
 
