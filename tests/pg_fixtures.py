@@ -49,7 +49,7 @@ def pg_server():
         if os.environ.get("CI") == "true" or os.environ.get("REHAB_REQUIRE_PG") == "1":
             pytest.fail(reason)
         pytest.skip(reason)
-    cluster = PgCluster.start()
+    cluster = PgCluster.start(log_statements=True)
     try:
         yield PgServer(cluster.admin_url(), cluster.admin_password, cluster)
     finally:

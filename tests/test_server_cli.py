@@ -77,6 +77,10 @@ def test_admin_laptop_and_clinician_round_trip(clinic, admin_env, tmp_path):
     assert "pulled 1 new assignment " in _run(["sync", "--data", str(data)], env=lap_env)
     with Store(data) as store:
         plan = home_plan(store, "P005")
+    if clinic.server.cluster is not None:  # every statement was logged: no password in it
+        log = clinic.server.cluster.log_text()
+        assert "CREATE ROLE" in log and "SCRAM-SHA-256$" in log
+        assert laptop_pw not in log and clin_pw not in log
     assert (plan.today.protocol_name, plan.today.per_week) == (
         "Home session (about 12 minutes)", 3)
 

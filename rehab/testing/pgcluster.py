@@ -60,6 +60,7 @@ class PgCluster:
         return self.base / "data"
 
     tls: bool = False
+    log_statements: bool = False  # log_statement = 'all' (tests check no password is sent)
 
     @property
     def ca_file(self) -> Path:
@@ -67,13 +68,14 @@ class PgCluster:
         return self.base / "ca.crt"
 
     @classmethod
-    def start(cls, bindir: Path | None = None, tls: bool = False) -> PgCluster:
+    def start(cls, bindir: Path | None = None, tls: bool = False,
+              log_statements: bool = False) -> PgCluster:
         bindir = bindir or find_pg_bindir()
         if bindir is None:
             raise RuntimeError("PostgreSQL binaries (initdb, pg_ctl) not found")
         run_as = "postgres" if os.geteuid() == 0 else None
         base = Path(tempfile.mkdtemp(prefix="rehab-pg-"))
-        c = cls(bindir, base, free_port(), secrets.token_urlsafe(18), run_as, tls)
+        c = cls(bindir, base, free_port(), secrets.token_urlsafe(18), run_as, tls, log_statements)
         pwfile = base / "pw"
         pwfile.write_text(c.admin_password + "\n")
         if run_as:
@@ -94,6 +96,8 @@ class PgCluster:
             fh.write(f"\nlisten_addresses = '127.0.0.1'\nport = {self.port}\n"
                      f"unix_socket_directories = '{self.base}'\nfsync = off\n"
                      "max_connections = 60\nshared_buffers = 64MB\n")
+            if self.log_statements:
+                fh.write("log_statement = 'all'\n")
             if self.tls:
                 self._make_certificate()
                 fh.write("ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n")
@@ -139,6 +143,10 @@ class PgCluster:
     def stop(self) -> None:
         self.pg_ctl_stop("immediate")
         shutil.rmtree(self.base, ignore_errors=True)
+
+    def log_text(self) -> str:
+        """The server's log so far."""
+        return (self.base / "log").read_text(errors="replace")
 
     def admin_url(self, database: str = "postgres") -> str:
         """URL without the password (pass ``admin_password`` separately)."""
