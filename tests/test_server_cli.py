@@ -65,6 +65,8 @@ def test_admin_laptop_and_clinician_round_trip(clinic, admin_env, tmp_path):
     assert len(_run(["sessions", "--patient", "P005"], env=clin).splitlines()) == 2
     csv = _run(["export", "--all", "--summary"], env=clin)
     assert len(csv.strip().splitlines()) == 3  # header + 2 sessions
+    trials_csv = _run(["export", "--patient", "P005"], env=clin)
+    assert len(trials_csv.strip().splitlines()) == 5  # header + 2 sessions x 2 trials
     html = tmp_path / "p005.html"
     _run(["review", "--patient", "P005", "--out", str(html)], env=clin)
     assert html.stat().st_size > 1000
