@@ -70,6 +70,9 @@ def test_admin_laptop_and_clinician_round_trip(clinic, admin_env, tmp_path):
     html = tmp_path / "p005.html"
     _run(["review", "--patient", "P005", "--out", str(html)], env=clin)
     assert html.stat().st_size > 1000
+    sid = csv.strip().splitlines()[1].split(",")[1]
+    mp4 = tmp_path / "trial.mp4"
+    assert "wrote 12 frames" in _run(["replay", sid, "--trial", "2", "--out", str(mp4)], env=clin)
     overview = _run(["review", "--all"], env=clin)
     assert re.search(r"^P005 +1 +2/3 +0/0 +0/0 +0/0 +0/0 +0 +0 +20\d\d-\d\d-\d\d \d\d:\d\d$",
                      overview, re.M), overview

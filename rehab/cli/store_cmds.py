@@ -262,7 +262,7 @@ def _clinic_overview(data_dir: Path | None, out: Path | None) -> None:
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write an MP4 instead of opening a window.")
 @click.option("--loop", is_flag=True, help="Repeat until ESC (window only).")
-@data_option
+@store_option
 @friendly_errors
 def replay(session_id: str, trial_no: int, out: Path | None, loop: bool,
            data_dir: Path | None) -> None:
