@@ -39,3 +39,6 @@ def _isolated_dirs(tmp_path_factory, monkeypatch):
     base = tmp_path_factory.mktemp("rehab-home")
     monkeypatch.setenv("REHAB_DATA", str(base / "data"))
     monkeypatch.setenv("REHAB_CACHE", str(base / "cache"))
+
+
+from pg_fixtures import clinic, pg_server  # noqa: E402,F401  (PostgreSQL for server tests)

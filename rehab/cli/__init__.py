@@ -6,6 +6,7 @@ from rehab.cli import (  # noqa: F401
     protocol_cmds,
     run_cmds,
     score_cmds,
+    server_cmds,
     store_cmds,
 )
 from rehab.cli.app import main

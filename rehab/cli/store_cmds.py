@@ -16,9 +16,29 @@ def data_option(func):
                         help=DATA_HELP)(func)
 
 
+def _remember_server(ctx: click.Context, _param, value: str | None) -> None:
+    ctx.meta["rehab_server"] = value
+
+
+def store_option(func):
+    """--data DIR, or --server URL: the same command on the clinic server (rehab.store.server)."""
+    func = click.option("--server", envvar="REHAB_SERVER", expose_value=False,
+                        callback=_remember_server,
+                        help="Work on the clinic server instead (postgresql://USER@HOST/DB; "
+                        "default $REHAB_SERVER; password from $REHAB_SERVER_PASSWORD or "
+                        "~/.pgpass).")(func)
+    return data_option(func)
+
+
 def _store(data_dir: Path | None):
     from rehab.store import Store
 
+    ctx = click.get_current_context(silent=True)
+    url = ctx.meta.get("rehab_server") if ctx else None
+    if url:
+        from rehab.store.server import ServerStore, read_password
+
+        return ServerStore(url, read_password(data_dir))
     return Store(data_dir)
 
 
@@ -40,7 +60,7 @@ def patients() -> None:
 @click.option("--notes", default="", help="Free-text clinical notes (no identifying details).")
 @click.option("--consent-video", is_flag=True,
               help="The patient consented to raw camera video being stored when a protocol asks.")
-@data_option
+@store_option
 @friendly_errors
 def patients_add(patient_id: str, affected: str, notes: str, consent_video: bool,
                  data_dir: Path | None) -> None:
@@ -53,11 +73,11 @@ def patients_add(patient_id: str, affected: str, notes: str, consent_video: bool
     with _store(data_dir) as store:
         p = store.add_patient(patient_id, affected, notes, consent_video)
         click.echo(f"added patient {p.id} (affected side {p.affected_side}"
-                   f"{', video consent' if p.consent_video else ''}) in {store.data_dir}")
+                   f"{', video consent' if p.consent_video else ''}) in {store.db_path}")
 
 
 @patients.command("list")
-@data_option
+@store_option
 @friendly_errors
 def patients_list(data_dir: Path | None) -> None:
     """List patients with their session count.
@@ -83,7 +103,7 @@ def patients_list(data_dir: Path | None) -> None:
 @click.argument("patient_id")
 @click.argument("protocol", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--per-week", type=int, required=True, help="Sessions a week.")
-@data_option
+@store_option
 @friendly_errors
 def assign(patient_id: str, protocol: Path, per_week: int, data_dir: Path | None) -> None:
     """Assign a protocol to a patient, N sessions a week (replaces their earlier one).
@@ -109,7 +129,7 @@ def assign(patient_id: str, protocol: Path, per_week: int, data_dir: Path | None
 
 @main.command()
 @click.option("--patient", "patient_id", required=True, help="Patient id.")
-@data_option
+@store_option
 @friendly_errors
 def sessions(patient_id: str, data_dir: Path | None) -> None:
     """One line per session: date, protocol, status, duration, headline scores.
@@ -152,7 +172,7 @@ def _session_line(r, tasks: str) -> str:
 @click.option("--summary", is_flag=True, help="One row per session instead of one per trial.")
 @click.option("--columns", "describe", is_flag=True,
               help="Print what each metric column means (label, unit, better) and exit.")
-@data_option
+@store_option
 @friendly_errors
 def export(patient_id: str | None, all_patients: bool, out: Path | None, summary: bool,
            describe: bool, data_dir: Path | None) -> None:
@@ -190,21 +210,32 @@ def export(patient_id: str | None, all_patients: bool, out: Path | None, summary
 
 
 @main.command()
-@click.option("--patient", "patient_id", required=True, help="Patient id.")
+@click.option("--patient", "patient_id", help="Patient id.")
+@click.option("--all", "all_patients", is_flag=True,
+              help="Clinic overview of every patient (adherence, safety stops, last sync).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
-              help="HTML file to write (default: review-ID.html).")
-@data_option
+              help="HTML file to write (default: review-ID.html; with --all: only when given).")
+@store_option
 @friendly_errors
-def review(patient_id: str, out: Path | None, data_dir: Path | None) -> None:
-    """Write a self-contained HTML review report (open it in any browser).
+def review(patient_id: str | None, all_patients: bool, out: Path | None,
+           data_dir: Path | None) -> None:
+    """Write a self-contained HTML review report (open it in any browser), or with --all
+    list every patient: sessions done/assigned this week and the last four, who is falling
+    behind, safety stops, invalid trials, last sync.
 
     \b
-    Example:
+    Examples:
       rehab review --patient P001 --out p001.html
+      rehab review --all --server postgresql://dr_smith@db.clinic/rehab
     """
     from rehab.errors import RehabError
     from rehab.report.review import write_review
 
+    if bool(patient_id) == all_patients:
+        raise click.UsageError("give either --patient ID or --all")
+    if all_patients:
+        return _clinic_overview(data_dir, out)
+    assert patient_id is not None
     target = out or Path(f"review-{patient_id}.html")
     with _store(data_dir) as store:
         try:
@@ -215,6 +246,21 @@ def review(patient_id: str, out: Path | None, data_dir: Path | None) -> None:
     click.echo(f"wrote {path}")
 
 
+def _clinic_overview(data_dir: Path | None, out: Path | None) -> None:
+    from rehab.report.clinic import clinic_overview, overview_html, overview_lines
+    from rehab.store.secure import open_private
+
+    with _store(data_dir) as store:
+        rows = clinic_overview(store)
+        on_server = store.engine.dialect.name == "postgresql"
+    for line in overview_lines(rows, on_server):
+        click.echo(line)
+    if out:
+        with open_private(out) as fh:
+            fh.write(overview_html(rows, on_server))
+        click.echo(f"wrote {out}", err=True)
+
+
 @main.command()
 @click.argument("session_id")
 @click.option("--trial", "trial_no", type=int, default=1, show_default=True,
@@ -222,7 +268,7 @@ def review(patient_id: str, out: Path | None, data_dir: Path | None) -> None:
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write an MP4 instead of opening a window.")
 @click.option("--loop", is_flag=True, help="Repeat until ESC (window only).")
-@data_option
+@store_option
 @friendly_errors
 def replay(session_id: str, trial_no: int, out: Path | None, loop: bool,
            data_dir: Path | None) -> None:
