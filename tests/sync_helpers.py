@@ -9,9 +9,9 @@ import sqlalchemy as sa
 
 from rehab.engine.writer import Event
 from rehab.store import Store, schema
-from rehab.store.fake import fake_info, hand_frames
 from rehab.store.server import add_laptop, role_url, server_engine
 from rehab.store.sync import SyncResult, sync
+from rehab.testing.store_data import fake_info, hand_frames
 
 COUNTED = ("sessions", "steps", "trials", "ratings", "events", "trial_frames")
 

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from rehab.cli import main
 from rehab.report.clinic import clinic_overview, overview_lines
 from rehab.store import Store, schema
-from rehab.store.fake import FAKE_PROTOCOL_YAML, FAKE_SHA
+from rehab.testing.store_data import FAKE_PROTOCOL_YAML, FAKE_SHA
 
 TODAY = date(2026, 3, 18)  # a Wednesday; this week starts Monday 16 March
 
