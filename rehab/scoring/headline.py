@@ -10,8 +10,9 @@ if TYPE_CHECKING:
 
 # The to_dict() keys each task's result leads with (for reports and exports to pick columns).
 HEADLINE_KEYS: dict[str, list[str]] = {
-    "open_close": ["repetitions", "openings", "opening_range_deg"],
-    "finger_tap": ["taps", "rate_hz", "rhythm_cv", "amplitude_decrement", "interruptions"],
+    "open_close": ["repetitions", "openings", "closings", "opening_range"],
+    "finger_tap": ["taps", "rate_hz", "amplitude", "amplitude_decrement", "hesitations",
+                   "slowing"],
     "opposition": ["repetitions", "fingers_reached"],
     "reach_grasp": ["movement_time_s", "peak_speed_hand_sizes_per_s", "time_to_peak_aperture_s"],
     "free": ["tracked_fraction"],
@@ -29,13 +30,15 @@ def headline(score: TrialScore) -> list[tuple[str, str]]:
     if score.task == "open_close":
         lines += [("Open-close cycles", str(score.repetitions)),
                   ("Openings", str(m.get("openings", 0))),
-                  ("Opening range", _fmt(m.get("opening_range_deg"), ".0f", " deg"))]
+                  ("Closings", str(m.get("closings", 0))),
+                  ("Opening range", _fmt(m.get("opening_range"), ".2f", " hand lengths"))]
     elif score.task == "finger_tap":
         dec = m.get("amplitude_decrement")
         lines += [("Taps", str(m.get("taps", 0))), ("Rate", _fmt(m.get("rate_hz"), ".1f", " per s")),
-                  ("Rhythm variability", _fmt(_pct(m.get("rhythm_cv")), ".0f", " %")),
+                  ("Amplitude", _fmt(m.get("amplitude"), ".2f", " hand lengths")),
                   ("Amplitude loss", _fmt(_pct(dec), ".0f", " %")),
-                  ("Interruptions", str(m.get("interruptions", 0)))]
+                  ("Hesitations", str(m.get("hesitations", 0))),
+                  ("Slowing", _fmt(_pct(m.get("slowing")), ".0f", " %"))]
     elif score.task == "opposition":
         reached = m.get("fingers_reached") or []
         lines += [("Touches", str(score.repetitions)),
@@ -53,6 +56,11 @@ def headline(score: TrialScore) -> list[tuple[str, str]]:
         if sim.get("tempo_ratio"):
             lines.append(("Tempo vs demonstration", f"{sim['tempo_ratio']:.2f} x duration"))
     lines.append(("Hand tracked", f"{100 * score.tracked_fraction:.0f} % of frames"))
+    v = score.validity
+    if v and not v.get("valid", True):
+        lines.append(("Not valid", "; ".join(v.get("reasons", []))))
+    for warning in (v or {}).get("warnings", []):
+        lines.append(("Warning", warning))
     return lines
 
 
