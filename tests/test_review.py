@@ -68,6 +68,10 @@ def test_headless_engine_session_round_trip(tmp_path):
     assert t["task"] == "open_close" and t["hand"] == "left" and t["step_kind"] == "execute"
     assert t["repetitions"] == 4 and t["frames"] == 4 * 30 + 60
     assert (t["pain_first"], t["pain_last"], t["fatigue_first"], t["fatigue_last"]) == (2, 4, 3, 5)
+    # the score's validity travels with it into the export
+    assert bool(t["valid"]) is True and t["validity_reasons"] == ""
+    assert t["validity.frames_tracked"] == t["frames"] and t["validity.effective_fps"] == 30.0
+    assert t["validity.scored_hand"] == "left"
     summary = export_sessions(store, "P001")
     assert summary.iloc[0]["steps_completed"] == 4
     _, frames = store.trial_frames(sid, 1)
@@ -153,3 +157,18 @@ def test_progress_plot_date_labels_are_not_cut_off(n_metrics):
         below = i + cols
         if below < len(axes):  # the panel under this one: its title must not cover the line
             assert box.y0 > axes[below].title.get_window_extent(renderer).y1
+
+
+def test_review_marks_invalid_trials():
+    from rehab.report.review import _trials_section
+
+    sessions = pd.DataFrame({"session_id": ["s1"]})
+    trials = pd.DataFrame({
+        "patient_id": ["P"] * 3, "protocol_sha256": ["x"] * 3, "session_status": ["done"] * 3,
+        "session_start": ["t"] * 3, "session_id": ["s1"] * 3, "task": ["finger_tap"] * 3,
+        "valid": [True, False, None],
+        "validity_reasons": ["", "15.9 tracked frames/s is 3.9 frames per cycle at 4.0 Hz", None],
+    })
+    html = _trials_section(trials, sessions)
+    assert html.count("<td>ok</td>") == 1
+    assert "<td>INVALID: 15.9 tracked frames/s is 3.9 frames per cycle at 4.0 Hz</td>" in html

@@ -56,11 +56,22 @@ def headline(score: TrialScore) -> list[tuple[str, str]]:
         if sim.get("tempo_ratio"):
             lines.append(("Tempo vs demonstration", f"{sim['tempo_ratio']:.2f} x duration"))
     lines.append(("Hand tracked", f"{100 * score.tracked_fraction:.0f} % of frames"))
+    return lines
+
+
+def validity_lines(score: TrialScore) -> list[tuple[str, str]]:
+    """(label, text) lines for a clinician: valid or not and why, hands seen, warnings."""
     v = score.validity
-    if v and not v.get("valid", True):
-        lines.append(("Not valid", "; ".join(v.get("reasons", []))))
-    for warning in (v or {}).get("warnings", []):
-        lines.append(("Warning", warning))
+    if not v:
+        return []
+    seen = v.get("hands_seen") or {}
+    lines = [("Valid", "yes" if v.get("valid") else "NO: " + "; ".join(v.get("reasons", []))),
+             ("Hands seen", ", ".join(f"{side} in {n} frames" for side, n in seen.items() if n)
+              + f" ({score.hand} scored)")]
+    if v.get("effective_fps") is not None:
+        lines.append(("Frame rate", f"{v['effective_fps']:.1f} tracked frames/s"))
+    lines.append(("Unreliable frames", f"{100 * v.get('unreliable_fraction', 0):.0f} %"))
+    lines += [("Warning", w) for w in v.get("warnings", [])]
     return lines
 
 
