@@ -10,9 +10,10 @@ Definitions used everywhere:
   comes first: open -> close -> open and close -> open -> close are both one cycle, so
   cycles = swings // 2. A *tap* is a closing of the thumb-index aperture (the contact).
 - Hysteresis follows the local amplitude: a swing is confirmed once the signal has moved
-  h = max(min_swing, fraction x local range, floor x first amplitude) away from the last
-  extreme, where the local range is max - min over the last ``window_s`` seconds and the first
-  amplitude is the median of the first three swings. A sequence whose swings shrink keeps being
+  h = max(min_swing, fraction x local amplitude, floor x first amplitude) away from the last
+  extreme, where the local amplitude is the smaller of max - min over the last ``window_s``
+  seconds and the latest swing's size, and the first amplitude is the median of the first
+  three swings. A sequence whose swings shrink keeps being
   counted down to about 1.5 x floor of its first amplitude.
 - An event needs its new state to *hold*: the signal must stay past the confirmation level for
   ``hold_s``, counted in frames at the tracked frame rate (ceil(hold_s x fps), never fewer
@@ -122,6 +123,8 @@ class SwingDetector:
         p = self.params
         local = (max(v for _, v in self._window) - min(v for _, v in self._window)
                  if self._window else 0.0)
+        if self.events:  # the latest swing: a shrinking sequence lowers h at once
+            local = min(local, self.amplitude(len(self.events) - 1))
         h = max(p.min_swing, p.fraction * local)
         if self.events:
             amps = [self.amplitude(k) for k in range(min(3, len(self.events)))]
