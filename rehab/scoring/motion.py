@@ -79,6 +79,12 @@ def movement_bounds(v: np.ndarray, fraction: float = ONSET_FRACTION) -> tuple[in
     return on, off
 
 
+def cut_by_gap(v: np.ndarray, bounds: tuple[int, int]) -> bool:
+    """Whether the movement [onset, offset] ends at a gap (NaN) rather than at slow speed."""
+    on, off = bounds
+    return bool((on > 0 and np.isnan(v[on - 1])) or (off < len(v) - 1 and np.isnan(v[off + 1])))
+
+
 def reach_metrics(track: HandTrack) -> dict[str, Any]:
     """Reach-to-grasp: movement time, peak speed, time to peak aperture.
 
@@ -87,13 +93,18 @@ def reach_metrics(track: HandTrack) -> dict[str, Any]:
       movement_time_s = offset - onset; peak_speed = max v (hand sizes / s).
     - time_to_peak_aperture_s: from onset to the largest thumb-index aperture in the movement;
       also as a percentage of the movement time; peak_aperture in hand sizes.
+    - movement_complete: False when the movement runs into a gap in tracking (its timing and
+      smoothness are then not measured: None).
     """
     v = hand_speed(track)
     bounds = movement_bounds(v)
     out: dict[str, Any] = {"movement_time_s": None, "peak_speed_hand_sizes_per_s": None,
                               "time_to_peak_aperture_s": None, "time_to_peak_aperture_pct": None,
-                              "peak_aperture": None}
+                              "peak_aperture": None, "movement_complete": None}
     if bounds is None:
+        return out
+    if cut_by_gap(v, bounds):
+        out["movement_complete"] = False
         return out
     on, off = bounds
     ap = aperture(track.world[on:off + 1], track.size_m)
@@ -102,5 +113,5 @@ def reach_metrics(track: HandTrack) -> dict[str, Any]:
     out.update(movement_time_s=round(mt, 3), peak_speed_hand_sizes_per_s=round(float(np.nanmax(v)), 3),
                time_to_peak_aperture_s=round(float(track.t[on + k] - track.t[on]), 3),
                time_to_peak_aperture_pct=round(100 * float(track.t[on + k] - track.t[on]) / mt, 1)
-               if mt > 0 else None, peak_aperture=round(float(ap[k]), 3))
+               if mt > 0 else None, peak_aperture=round(float(ap[k]), 3), movement_complete=True)
     return out

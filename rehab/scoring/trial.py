@@ -15,7 +15,7 @@ from rehab.scoring import signals as sig
 from rehab.scoring.angles import active_rom, joint_angles
 from rehab.scoring.counting import TrialCounter, count_frames
 from rehab.scoring.filters import lowpass, runs
-from rehab.scoring.motion import hand_speed, movement_bounds, reach_metrics
+from rehab.scoring.motion import cut_by_gap, hand_speed, movement_bounds, reach_metrics
 from rehab.scoring.opening import aperture, spread
 from rehab.scoring.quality import quality_metrics
 from rehab.scoring.reference import Reference
@@ -260,7 +260,7 @@ def _reach_smoothness(track: HandTrack) -> dict[str, Any] | None:
     """SPARC and LDLJ of the hand-centre speed between movement onset and offset."""
     v = hand_speed(track)
     bounds = movement_bounds(v)
-    if bounds is None or bounds[1] - bounds[0] < 3:
+    if bounds is None or bounds[1] - bounds[0] < 3 or cut_by_gap(v, bounds):
         return None
     seg = v[bounds[0]:bounds[1] + 1]
     return {"sparc": round(sparc(seg, track.fs), 4), "ldlj": round(ldlj(seg, track.fs), 4),
