@@ -22,6 +22,7 @@ def test_hesitations_of_known_length():
     assert (m["hesitations"], m["halts"]) == (2, 1)
     assert m["longest_pause_s"] == pytest.approx(1 / 3 + 1.5, abs=0.04)
     assert m["rate_hz"] == pytest.approx(29 / (29 / 3 + 2.1), rel=0.01)
+    assert m["slowing"] == pytest.approx(0.0, abs=0.02)  # pauses are not slowing
 
 
 def test_decrement_to_20_percent_and_the_first_ten_taps():

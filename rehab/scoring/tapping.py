@@ -11,9 +11,9 @@ and slowing. Here, from the taps' contact times and amplitudes (``counting``, ``
   amplitude_ratio_last_first: mean of the last third / mean of the first third.
 - hesitations: intervals > 2 x the median interval; halts: intervals > max(1 s, 4 x median);
   longest_pause_s: the longest interval.
-- slowing: the same line fitted to the intervals, -(s / a0) sign flipped: the fraction by
-  which the intervals lengthen from the first to the last (0.5 = the last interval 50 %
-  longer); needs 4 taps.
+- slowing: the same line fitted to the intervals (hesitations left out: they are counted as
+  such), sign flipped: the fraction by which the intervals lengthen from the first to the
+  last (0.5 = the last interval 50 % longer); needs 4 taps.
 - first10: the same numbers over the first 10 taps only, as the scale asks for 10 taps.
 """
 
@@ -27,9 +27,9 @@ HESITATION_FACTOR = 2.0
 HALT_FACTOR, HALT_MIN_S = 4.0, 1.0
 
 
-def _trend(v: np.ndarray) -> float | None:
-    """-slope / intercept of a line through v against k / (n - 1) (None when undefined)."""
-    x = np.arange(len(v)) / (len(v) - 1)
+def _trend(v: np.ndarray, x: np.ndarray | None = None) -> float | None:
+    """-slope / intercept of a line through v against x (default k / (n - 1)); None if undefined."""
+    x = np.arange(len(v)) / (len(v) - 1) if x is None else x
     slope, intercept = np.polyfit(x, v, 1)
     return round(float(-slope / intercept), 3) if intercept > 0 else None
 
@@ -60,7 +60,10 @@ def tap_metrics(times: np.ndarray, amps: np.ndarray, first10: bool = True) -> di
         out["amplitude_ratio_last_first"] = round(float(amps[-third:].mean()
                                                         / amps[:third].mean()), 3)
     if n >= 4:
-        s = _trend(np.diff(times))
+        iv = np.diff(times)
+        keep = iv <= HESITATION_FACTOR * np.median(iv)  # pauses are hesitations, not slowing
+        x = np.arange(len(iv)) / (len(iv) - 1)
+        s = _trend(iv[keep], x[keep]) if keep.sum() >= 3 else None
         out["slowing"] = None if s is None else -s
     if first10:
         out["first10"] = {k: v for k, v in tap_metrics(times[:10], amps[:10], False).items()
