@@ -182,3 +182,18 @@ def test_curled_fingers_cannot_be_opposed():
     image, _ = synth.landmarks(synth.pinch("ring"))
     p = sig.plane(image, 4 / 3)
     assert sig.opposition_distances(p, sig.hand_size(p))[2] < 0.25
+
+
+@pytest.mark.parametrize("fps", [15, 25, 30, 60])
+def test_no_false_fist_shorter_than_120_ms_counts_at_any_frame_rate(fps):
+    """The longest blip under 120 ms at each frame rate, palm facing (reliable frames)."""
+    from rehab.synth import robustness
+
+    frames_under = int(np.ceil(0.12 * fps)) - 1
+    still = synth.still_motion(3.0, fps=fps, pose=synth.open_hand())
+    blip = robustness.flexion_glitch(still, 1.5, frames_under / fps)
+    m = score_trial(synth.to_frames(blip), "open_close", "right").metrics
+    assert (m["openings"], m["closings"]) == (0, 0)
+    longer = robustness.flexion_glitch(still, 1.5, (frames_under + 1.5) / fps)
+    m = score_trial(synth.to_frames(longer), "open_close", "right").metrics
+    assert (m["closings"], m["openings"]) == (1, 1)  # 120 ms and more is a movement
