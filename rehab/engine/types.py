@@ -101,9 +101,16 @@ class ClipMeta(Protocol):
 
 
 class LiveState(Protocol):
-    reps: int
-    visible: bool
-    landmarks: np.ndarray | None
+    """What the screen shows after each frame (read-only: a frozen dataclass fits)."""
+
+    @property
+    def reps(self) -> int: ...
+
+    @property
+    def visible(self) -> bool: ...
+
+    @property
+    def landmarks(self) -> np.ndarray | None: ...
 
 
 class LiveScorer(Protocol):

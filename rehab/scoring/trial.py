@@ -25,9 +25,8 @@ from rehab.scoring.smoothness import ldlj, sparc
 from rehab.scoring.tapping import tap_metrics
 from rehab.scoring.track import HandTrack, hand_track, pick_hand
 from rehab.scoring.validity import flag_rom, validity
+from rehab.tasks import TASK_NAMES, TASKS
 
-TASKS = ("open_close", "finger_tap", "opposition", "reach_grasp", "free")
-RHYTHMIC_TASKS = ("open_close", "finger_tap", "opposition")
 FINGER_NAMES = ("index", "middle", "ring", "little")
 # ROM is how far joints go, not how fast: 4 Hz keeps voluntary movement and removes most of the
 # tracker jitter that would otherwise widen every range by about two noise std each side.
@@ -55,7 +54,7 @@ class TrialScore:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict: task, hand, frames, tracked_fraction, repetitions, the task metrics,
         then ``valid`` and ``validity_reasons`` (flat, for exports and reviews), rom,
-        smoothness, quality, similarity, and the full ``validity`` block last. Plain Python types;
+        smoothness, quality, similarity, and the rest of the ``validity`` block last. Plain Python types;
         NaN becomes None."""
         out: dict[str, Any] = {"task": self.task, "hand": self.hand, "frames": self.frames,
                                "tracked_fraction": self.tracked_fraction,
@@ -63,8 +62,9 @@ class TrialScore:
         out.update({k: v for k, v in self.metrics.items() if k not in out})
         out.update(valid=self.validity.get("valid"),
                    validity_reasons="; ".join(self.validity.get("reasons", [])))
+        details = {k: v for k, v in self.validity.items() if k not in ("valid", "reasons")}
         out.update(rom=self.rom, smoothness=self.smoothness, quality=self.quality,
-                   similarity=self.similarity, validity=self.validity)
+                   similarity=self.similarity, validity=details)
         return clean(out)
 
     def headline(self) -> list[tuple[str, str]]:
@@ -98,7 +98,7 @@ def score_trial(frames: Sequence[TrackedFrame], task: str, hand: str,
         ScoringError: unknown task, no frames, or the hand seen in fewer than 2 frames.
     """
     if task not in TASKS:
-        raise ScoringError(f"unknown task {task!r}", hint=f"use one of {', '.join(TASKS)}")
+        raise ScoringError(f"unknown task {task!r}", hint=f"use one of {', '.join(TASK_NAMES)}")
     if not frames:
         raise ScoringError("no frames to score", hint="the video or camera gave no frames")
     side = pick_hand(frames, hand)
@@ -127,7 +127,7 @@ def _similarity(task: str, track: HandTrack, side: str, reps: int,
         ref_reps = count_frames(ref_frames, task, reference.hand).count
     except ScoringError as exc:
         return no_similarity(f"reference: {exc.message}")
-    return similarity(track, reference, (reps, ref_reps) if task in RHYTHMIC_TASKS else None,
+    return similarity(track, reference, (reps, ref_reps) if TASKS[task].counted else None,
                       hand=side)
 
 
