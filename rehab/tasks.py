@@ -121,10 +121,41 @@ COMMON_METRICS: tuple[Metric, ...] = (
     Metric("similarity.score", "Match to demonstration (uncalibrated)", "/ 100", ".0f", "higher"),
     Metric("similarity.tempo_ratio", "Duration vs demonstration", "x", ".2f"),
     Metric("similarity.amplitude_ratio", "Amplitude vs demonstration", fmt=".2f", better="higher"),
+    Metric("valid", "Valid trial"),
+    Metric("validity_reasons", "Why not valid"),
+    Metric("validity.frames", "Frames"),
+    Metric("validity.frames_tracked", "Frames with the hand", fmt="d"),
+    Metric("validity.effective_fps", "Tracked frame rate", "/s", ".1f", "higher"),
+    Metric("validity.frames_per_cycle", "Frames per cycle", fmt=".1f", better="higher"),
+    Metric("validity.unreliable_fraction", "Unreliable frames", "%", ".0f", "lower", 100.0),
+    Metric("validity.hands_seen.left", "Frames with a left hand", fmt="d"),
+    Metric("validity.hands_seen.right", "Frames with a right hand", fmt="d"),
+    Metric("validity.scored_hand", "Hand scored"),
+    Metric("validity.second_hand_frames", "Frames with a second hand", fmt="d", better="lower"),
+    Metric("validity.rom_exceeded", "Joints beyond anatomical range"),
+    Metric("validity.warnings", "Validity warnings"),
 )
 
 COUNT_RESULT = PatientResult("repetitions", "{value} {noun}")
 NO_REPETITION = "Thank you for trying - we will practise this one again."
+
+_TAP_METRICS: tuple[Metric, ...] = (
+    Metric("taps", "Taps", fmt="d", better="higher"),
+    Metric("rate_hz", "Tapping rate", "/s", ".2f", "higher"),
+    Metric("mean_interval_s", "Time between taps", "s", ".2f", "lower"),
+    Metric("rhythm_cv", "Rhythm variability (CV)", "%", ".0f", "lower", 100.0),
+    Metric("amplitude", "Tap amplitude", "hand sizes", ".2f", "higher"),
+    Metric("amplitude_decrement", "Amplitude decrement", "%", ".0f", "lower", 100.0),
+    Metric("amplitude_ratio_last_first", "Amplitude, last taps / first", fmt=".2f",
+           better="higher"),
+    Metric("hesitations", "Hesitations", fmt="d", better="lower"),
+    Metric("halts", "Halts", fmt="d", better="lower"),
+    Metric("longest_pause_s", "Longest pause", "s", ".2f", "lower"),
+    Metric("slowing", "Slowing (intervals lengthen by)", "%", ".0f", "lower", 100.0),
+)
+# MDS-UPDRS 3.4 scores the first 10 taps: the same numbers over them
+_FIRST10 = tuple(Metric(f"first10.{m.key}", f"{m.label}, first 10 taps", m.unit, m.fmt, m.better,
+                        m.scale) for m in _TAP_METRICS)
 
 TASK_LIST: tuple[Task, ...] = (
     Task(
@@ -135,14 +166,12 @@ TASK_LIST: tuple[Task, ...] = (
             Metric("repetitions", "Open-close cycles", fmt="d", better="higher"),
             Metric("openings", "Openings", fmt="d", better="higher"),
             Metric("closings", "Closings", fmt="d", better="higher"),
-            Metric("opening_range_deg", "Opening range", "deg", ".0f", "higher"),
-            Metric("most_open_flexion_deg", "Flexion when most open", "deg", ".0f", "lower"),
-            Metric("most_closed_flexion_deg", "Flexion when most closed", "deg", ".0f", "higher"),
+            Metric("opening_range", "Opening range", "hand sizes", ".2f", "higher"),
             Metric("mean_cycle_s", "Cycle time", "s", ".2f"),
             Metric("max_aperture", "Widest opening", "hand sizes", ".2f", "higher"),
             Metric("max_spread", "Widest finger spread", "hand sizes", ".2f", "higher"),
         ),
-        headline=("repetitions", "openings", "opening_range_deg"),
+        headline=("repetitions", "openings", "opening_range", "closings"),
         patient=PatientResult("repetitions", "You opened and closed your hand {value} {noun}"),
     ),
     Task(
@@ -151,17 +180,12 @@ TASK_LIST: tuple[Task, ...] = (
         counted=True, counter_label="Taps", count_words=("tap", "taps"),
         metrics=(
             Metric("repetitions", "Taps", fmt="d", better="higher"),
-            Metric("taps", "Taps", fmt="d", better="higher"),
-            Metric("rate_hz", "Tapping rate", "/s", ".2f", "higher"),
-            Metric("rhythm_cv", "Rhythm variability (CV)", "%", ".0f", "lower", 100.0),
-            Metric("amplitude", "Tap amplitude", "hand sizes", ".2f", "higher"),
-            Metric("amplitude_decrement", "Amplitude decrement", "%", ".0f", "lower", 100.0),
-            Metric("amplitude_ratio_last_first", "Amplitude, last taps / first", fmt=".2f",
-                   better="higher"),
-            Metric("interruptions", "Interruptions", fmt="d", better="lower"),
-            Metric("longest_pause_s", "Longest pause", "s", ".2f", "lower"),
+            *_TAP_METRICS,
+            Metric("interruptions", "Interruptions (= hesitations)", fmt="d", better="lower"),
+            *_FIRST10,
         ),
-        headline=("repetitions", "rate_hz", "rhythm_cv", "amplitude_decrement"),
+        headline=("repetitions", "rate_hz", "amplitude", "amplitude_decrement", "hesitations",
+                  "slowing"),
         patient=COUNT_RESULT,
     ),
     Task(
@@ -187,6 +211,7 @@ TASK_LIST: tuple[Task, ...] = (
             Metric("time_to_peak_aperture_s", "Time to widest grip", "s", ".2f"),
             Metric("time_to_peak_aperture_pct", "Widest grip at", "% of reach", ".0f"),
             Metric("peak_aperture", "Widest grip", "hand sizes", ".2f", "higher"),
+            Metric("movement_complete", "Whole reach seen"),
         ),
         headline=("movement_time_s", "peak_speed_hand_sizes_per_s", "time_to_peak_aperture_s"),
         patient=PatientResult("movement_time_s", "Your reach took {value} seconds", 1,
@@ -210,7 +235,8 @@ CLIP_ONLY_MOVEMENTS: tuple[str, ...] = ("wrist_flex",)
 CLIP_MOVEMENTS: tuple[str, ...] = TASK_NAMES + CLIP_ONLY_MOVEMENTS
 
 _ROM_STATS: dict[str, tuple[str, Better]] = {
-    "range_deg": ("range", "higher"), "min_deg": ("min", None), "max_deg": ("max", None)}
+    "range_deg": ("range", "higher"), "min_deg": ("min", None), "max_deg": ("max", None),
+    "limit_deg": ("anatomical limit", None), "exceeds_limit": ("beyond limit", None)}
 
 
 def task(name: str) -> Task:
@@ -230,7 +256,8 @@ def metric(key: str) -> Metric | None:
     if len(parts) == 3 and parts[0] == "rom" and parts[2] in _ROM_STATS:
         finger, _, joint = parts[1].partition("_")
         stat, better = _ROM_STATS[parts[2]]
-        return Metric(key, f"{finger.capitalize()} {joint.upper()} {stat}", "deg", ".0f", better)
+        unit = "deg" if parts[2].endswith("_deg") else ""
+        return Metric(key, f"{finger.capitalize()} {joint.upper()} {stat}", unit, ".0f", better)
     return None
 
 

@@ -68,6 +68,10 @@ def test_headless_engine_session_round_trip(tmp_path):
     assert t["task"] == "open_close" and t["hand"] == "left" and t["step_kind"] == "execute"
     assert t["repetitions"] == 4 and t["frames"] == 4 * 30 + 60
     assert (t["pain_first"], t["pain_last"], t["fatigue_first"], t["fatigue_last"]) == (2, 4, 3, 5)
+    # the score's validity travels with it into the export
+    assert bool(t["valid"]) is True and t["validity_reasons"] == ""
+    assert t["validity.frames_tracked"] == t["frames"] and t["validity.effective_fps"] == 30.0
+    assert t["validity.scored_hand"] == "left"
     summary = export_sessions(store, "P001")
     assert summary.iloc[0]["steps_completed"] == 4
     _, frames = store.trial_frames(sid, 1)
@@ -187,7 +191,7 @@ def test_review_of_a_real_demo_session_shows_the_opening_range(reach_open_clip, 
     build_review(Store(), "P1")
     panels = dict(seen["progress"])  # the mirror step's unaffected hand is a "free" trial
     assert sorted(panels) == ["free", "open_close"]
-    assert panels["open_close"][:3] == ["repetitions", "openings", "opening_range_deg"]
+    assert panels["open_close"][:3] == ["repetitions", "openings", "opening_range"]
     assert seen["ratings"] == [["pain", "fatigue"]]
 
 
@@ -203,3 +207,18 @@ def test_no_score_is_plotted_as_a_rating(tmp_path, monkeypatch):
     assert [task for task, _ in seen["progress"]] == sorted(
         ["open_close", "finger_tap", "opposition", "reach_grasp", "free"])
     store.close()
+
+
+def test_review_marks_invalid_trials():
+    from rehab.report.review import _trials_section
+
+    sessions = pd.DataFrame({"session_id": ["s1"]})
+    trials = pd.DataFrame({
+        "patient_id": ["P"] * 3, "protocol_sha256": ["x"] * 3, "session_status": ["done"] * 3,
+        "session_start": ["t"] * 3, "session_id": ["s1"] * 3, "task": ["finger_tap"] * 3,
+        "valid": [True, False, None],
+        "validity_reasons": ["", "15.9 tracked frames/s is 3.9 frames per cycle at 4.0 Hz", None],
+    })
+    html = _trials_section(trials, sessions)
+    assert html.count("<td>ok</td>") == 1
+    assert "<td>INVALID: 15.9 tracked frames/s is 3.9 frames per cycle at 4.0 Hz</td>" in html

@@ -108,3 +108,31 @@ def test_asking_for_the_absent_hand_exit_1(short_reach_clip):
     assert res.exit_code == 1
     assert "left hand" in res.stderr and "what to do:" in res.stderr
     assert res.exception is None or isinstance(res.exception, SystemExit)
+    assert "only the right hand was seen (in 30 of 30 frames)" in res.stderr
+    assert "--hand right" in res.stderr
+
+
+@pytest.mark.parametrize("kind", ["png", "one-frame mp4"])
+def test_a_still_image_is_not_a_video_exit_2(tmp_path, short_reach_clip, kind):
+    cap = cv2.VideoCapture(str(short_reach_clip))
+    image = cap.read()[1]
+    cap.release()
+    if kind == "png":
+        path = tmp_path / "hand.png"
+        cv2.imwrite(str(path), image)
+    else:
+        path = tmp_path / "hand.mp4"
+        _write_video(path, [image], fps=25.0)
+    res = _rehab_in_process("score", str(path), "--task", "open_close", "--model", "lite")
+    assert res.exit_code == 2
+    assert f"{path} is not a video: it has 1 frame" in res.stderr
+    assert "what to do:" in res.stderr
+
+
+def test_the_summary_states_validity_and_hands_seen(short_reach_clip):
+    res = _rehab_in_process("score", str(short_reach_clip), "--task", "open_close",
+                            "--model", "lite")
+    assert res.exit_code == 0, res.stderr
+    assert "Valid              yes" in res.stdout
+    assert "Hands seen         right in 30 frames (right scored)" in res.stdout
+    assert "Frame rate         25.0 tracked frames/s" in res.stdout

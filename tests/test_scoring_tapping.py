@@ -13,13 +13,23 @@ def _tap(**kw):
     return score_trial(synth.finger_tap(options=options, **kw), "finger_tap", "right").metrics
 
 
-@pytest.mark.parametrize(("freq_hz", "fps"), [(2.0, 30), (4.0, 25), (6.0, 30), (8.0, 30)])
+@pytest.mark.parametrize(("freq_hz", "fps"), [(2.0, 30), (4.0, 25), (6.0, 30)])
 def test_tap_count_and_rate(freq_hz, fps):
     m = _tap(freq_hz=freq_hz, duration_s=5.0, fps=fps)
     assert m["taps"] == round(freq_hz * 5.0)
     assert m["rate_hz"] == pytest.approx(freq_hz, rel=0.02)
-    assert m["rhythm_cv"] < 0.08  # 8 Hz at 30 fps is under 4 samples per tap
+    assert m["rhythm_cv"] < 0.08  # 6 Hz at 30 fps is 5 samples per tap
     assert m["interruptions"] == 0
+
+
+@pytest.mark.parametrize(("freq_hz", "fps"), [(8.0, 30), (4.0, 15)])
+def test_too_few_frames_per_tap_makes_the_trial_invalid(freq_hz, fps):
+    """Under 4 frames per cycle taps are lost; the score says so instead of a wrong count."""
+    score = score_trial(synth.finger_tap(freq_hz=freq_hz, duration_s=5.0, fps=fps),
+                        "finger_tap", "right")
+    assert score.validity["valid"] is False
+    assert "frames per cycle" in score.validity["reasons"][0]
+    assert score.validity["frames_per_cycle"] == pytest.approx(fps / freq_hz, abs=0.3)
 
 
 def test_noise_and_dropped_frames():

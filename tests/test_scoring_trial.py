@@ -25,7 +25,7 @@ def open_close_frames():
 def test_to_dict_key_order_and_json(task, open_close_frames):
     d = score_trial(open_close_frames, task, "right").to_dict()
     assert list(d)[:5] == ["task", "hand", "frames", "tracked_fraction", "repetitions"]
-    assert list(d)[-4:] == ["rom", "smoothness", "quality", "similarity"]
+    assert list(d)[-5:] == ["rom", "smoothness", "quality", "similarity", "validity"]
     assert d["task"] == task and d["hand"] == "right" and d["frames"] == len(open_close_frames)
     text = json.dumps(d, allow_nan=False)  # no numpy types, no NaN
     assert json.loads(text) == d
@@ -33,7 +33,7 @@ def test_to_dict_key_order_and_json(task, open_close_frames):
 
 def test_headline_metrics_come_first():
     d = score_trial(synth.finger_tap(3.0, 3.0), "finger_tap", "right").to_dict()
-    assert list(d)[5:8] == ["taps", "rate_hz", "rhythm_cv"]
+    assert list(d)[5:8] == ["taps", "rate_hz", "mean_interval_s"]
 
 
 def test_clean_turns_nan_and_numpy_into_json_values():

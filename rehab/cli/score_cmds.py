@@ -19,10 +19,17 @@ def _track(video: Path, variant: str, model_path: str | None):
     from rehab.devices.tracker import track_video
 
     try:
-        return track_video(video, variant=variant, model_path=model_path)
+        frames = track_video(video, variant=variant, model_path=model_path)
     except CameraError as exc:
         exc.exit_code = INPUT_ERROR_EXIT
         raise
+    if len(frames) < 2:  # a still image (or a one-frame file): no movement to score
+        err = CameraError(f"{video} is not a video: it has {len(frames)} frame",
+                          hint="give a video file of the trial (a still image cannot show a "
+                               "movement)")
+        err.exit_code = INPUT_ERROR_EXIT
+        raise err
+    return frames
 
 
 def _choose_hand(frames, hand: str, video: Path) -> str:
@@ -34,6 +41,13 @@ def _choose_hand(frames, hand: str, video: Path) -> str:
             hint="check that the video shows a hand, well lit, not too small in the frame",
         )
     if hand != "auto":
+        if not seen[hand]:
+            other = "left" if hand == "right" else "right"
+            raise ScoringError(
+                f"the {hand} hand is not in {video}: only the {other} hand was seen "
+                f"(in {seen[other]} of {len(frames)} frames)",
+                hint=f"score it with --hand {other}, or check which hand the trial used",
+            )
         return hand
     # Ties go to the right hand, as in rehab.scoring's own "auto".
     return max(("right", "left"), key=lambda side: seen[side])
@@ -41,7 +55,9 @@ def _choose_hand(frames, hand: str, video: Path) -> str:
 
 def _print_summary(video: Path, result) -> None:
     # The scorer's headline already names the task's count and the tracking quality.
-    rows = [("Frames", str(result.frames)), *result.headline()]
+    from rehab.scoring.headline import validity_lines
+
+    rows = [("Frames", str(result.frames)), *result.headline(), *validity_lines(result)]
     width = max(len(label) for label, _ in rows) + 2
     click.echo(f"{video.name}: {result.task}, {result.hand} hand")
     for label, value in rows:
@@ -74,7 +90,12 @@ def score(
 ) -> None:
     """Track the hand in VIDEO and score it as a TASK trial (same tracker and scorer as live).
 
-    Exit codes: 0 scored, 1 no (such) hand in the video, 2 missing or unreadable video.
+    Exit codes: 0 scored, 1 no (such) hand in the video, 2 missing or unreadable video, or
+    not a video at all (a still image).
+
+    The summary ends with the trial's validity: why its numbers should not be trusted (too
+    few frames per movement, the hand often edge-on) and warnings (a second hand in view,
+    ranges of motion beyond anatomical limits).
 
     \b
     Examples:

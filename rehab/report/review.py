@@ -205,6 +205,10 @@ def _trials_section(trials: pd.DataFrame, sessions: pd.DataFrame) -> str:
     t = trials[trials["session_id"].isin(recent_ids)].iloc[::-1].head(TABLE_ROWS)
     t = t.drop(columns=["patient_id", "protocol_sha256", "session_status", "session_start"])
     t = t.loc[:, t.notna().any()]
+    if "valid" in t.columns:  # scores since validity was stated: say which to distrust
+        reasons = t["validity_reasons"] if "validity_reasons" in t.columns else ""
+        t.insert(0, "validity", [_validity_mark(v, r) for v, r in
+                                 zip(t["valid"], pd.Series(reasons, index=t.index), strict=True)])
     note = (f"Trials of the latest {len(recent_ids)} sessions (newest first). "
             "All trials: <code>rehab export --patient ID</code>.")
     return "<h2>Trials</h2>" + _table(t.rename(columns=_heading), note)
@@ -214,6 +218,15 @@ def _heading(column: str) -> str:
     """A metric column's label and unit from the task registry; other columns as they are."""
     record = any_metric(column)
     return record.heading if record is not None else column
+
+
+def _validity_mark(valid: object, reasons: object) -> str:
+    """'INVALID: why' for a trial scored invalid, 'ok' when valid, '' when not stated."""
+    if valid is None or pd.isna(valid):
+        return ""
+    if bool(valid):
+        return "ok"
+    return f"INVALID: {reasons}" if isinstance(reasons, str) and reasons else "INVALID"
 
 
 def _short(data: dict) -> str:

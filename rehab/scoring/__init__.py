@@ -3,7 +3,7 @@
 Public API::
 
     score_trial(frames, task, hand, reference=None) -> TrialScore
-    LiveScorer(task, hand).update(tracked_frame) -> LiveState
+    LiveScorer(task, hand).update(tracked_frame) -> LiveState  (the counter score_trial runs)
     Reference.from_frames(frames, hand) / Reference.load(path) / .save(path)
     sparc(speed, fs), ldlj(speed, fs)
 """

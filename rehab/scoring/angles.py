@@ -53,14 +53,3 @@ def active_rom(angles: dict[str, np.ndarray]) -> dict[str, dict[str, float | Non
         lo, hi = (float(p) for p in np.percentile(s, [1, 99]))
         out[name] = {"min_deg": round(lo, 1), "max_deg": round(hi, 1), "range_deg": round(hi - lo, 1)}
     return out
-
-
-def finger_flexion_deg(world: np.ndarray) -> np.ndarray:
-    """Mean MCP and PIP flexion of the four fingers, degrees: about 0 open, about 90 in a fist.
-
-    The open/close signal: joint angles do not change when the hand turns or moves in depth,
-    unlike fingertip distances, whose MediaPipe depth estimates wobble as the hand rotates.
-    """
-    ang = joint_angles(world)
-    return np.mean([ang[f"{f}_{j}"] for f in ("index", "middle", "ring", "little")
-                    for j in ("mcp", "pip")], axis=0)

@@ -26,3 +26,19 @@ def headline(score: TrialScore) -> list[tuple[str, str]]:
         if record is not None and value is not None:
             lines.append((record.label, record.format(value)))
     return lines
+
+
+def validity_lines(score: TrialScore) -> list[tuple[str, str]]:
+    """(label, text) lines for a clinician: valid or not and why, hands seen, warnings."""
+    v = score.validity
+    if not v:
+        return []
+    seen = v.get("hands_seen") or {}
+    lines = [("Valid", "yes" if v.get("valid") else "NO: " + "; ".join(v.get("reasons", []))),
+             ("Hands seen", ", ".join(f"{side} in {n} frames" for side, n in seen.items() if n)
+              + f" ({score.hand} scored)")]
+    if v.get("effective_fps") is not None:
+        lines.append(("Frame rate", f"{v['effective_fps']:.1f} tracked frames/s"))
+    lines.append(("Unreliable frames", f"{100 * v.get('unreliable_fraction', 0):.0f} %"))
+    lines += [("Warning", w) for w in v.get("warnings", [])]
+    return lines

@@ -50,10 +50,10 @@ def speed(pos: np.ndarray, fs: float) -> np.ndarray:
 
 def hand_speed(track: HandTrack) -> np.ndarray:
     """Hand-centre speed in hand sizes / s: position low-passed at 3 Hz, then differentiated;
-    the first and last two samples copy their neighbours (filter start-up); NaN -> 0."""
+    the first and last two samples copy their neighbours (filter start-up); gaps stay NaN."""
     pos = lowpass(hand_position(track.image, track.world, track.size_m), track.fs,
                   POSITION_CUTOFF_HZ)
-    v = np.nan_to_num(speed(pos, track.fs))
+    v = speed(pos, track.fs)
     if len(v) > 2 * EDGE_SAMPLES + 1:
         v[:EDGE_SAMPLES] = v[EDGE_SAMPLES]
         v[-EDGE_SAMPLES:] = v[-EDGE_SAMPLES - 1]
@@ -61,12 +61,15 @@ def hand_speed(track: HandTrack) -> np.ndarray:
 
 
 def movement_bounds(v: np.ndarray, fraction: float = ONSET_FRACTION) -> tuple[int, int] | None:
-    """[onset, offset] indices around the speed peak where v >= fraction * peak; None if no motion."""
+    """[onset, offset] indices around the speed peak where v >= fraction * peak; None if no motion.
+
+    A gap (NaN) ends the movement like a slow sample: the bounds never span missing data.
+    """
     if len(v) == 0 or not np.any(v > 0):
         return None
     peak = int(np.nanargmax(v))
     thr = fraction * v[peak]
-    below = v < thr
+    below = ~(v >= thr)
     on = peak
     while on > 0 and not below[on - 1]:
         on -= 1
@@ -74,6 +77,12 @@ def movement_bounds(v: np.ndarray, fraction: float = ONSET_FRACTION) -> tuple[in
     while off < len(v) - 1 and not below[off + 1]:
         off += 1
     return on, off
+
+
+def cut_by_gap(v: np.ndarray, bounds: tuple[int, int]) -> bool:
+    """Whether the movement [onset, offset] ends at a gap (NaN) rather than at slow speed."""
+    on, off = bounds
+    return bool((on > 0 and np.isnan(v[on - 1])) or (off < len(v) - 1 and np.isnan(v[off + 1])))
 
 
 def reach_metrics(track: HandTrack) -> dict[str, Any]:
@@ -84,20 +93,25 @@ def reach_metrics(track: HandTrack) -> dict[str, Any]:
       movement_time_s = offset - onset; peak_speed = max v (hand sizes / s).
     - time_to_peak_aperture_s: from onset to the largest thumb-index aperture in the movement;
       also as a percentage of the movement time; peak_aperture in hand sizes.
+    - movement_complete: False when the movement runs into a gap in tracking (its timing and
+      smoothness are then not measured: None).
     """
     v = hand_speed(track)
     bounds = movement_bounds(v)
     out: dict[str, Any] = {"movement_time_s": None, "peak_speed_hand_sizes_per_s": None,
                               "time_to_peak_aperture_s": None, "time_to_peak_aperture_pct": None,
-                              "peak_aperture": None}
+                              "peak_aperture": None, "movement_complete": None}
     if bounds is None:
+        return out
+    if cut_by_gap(v, bounds):
+        out["movement_complete"] = False
         return out
     on, off = bounds
     ap = aperture(track.world[on:off + 1], track.size_m)
     k = int(np.nanargmax(ap))
     mt = float(track.t[off] - track.t[on])
-    out.update(movement_time_s=round(mt, 3), peak_speed_hand_sizes_per_s=round(float(v.max()), 3),
+    out.update(movement_time_s=round(mt, 3), peak_speed_hand_sizes_per_s=round(float(np.nanmax(v)), 3),
                time_to_peak_aperture_s=round(float(track.t[on + k] - track.t[on]), 3),
                time_to_peak_aperture_pct=round(100 * float(track.t[on + k] - track.t[on]) / mt, 1)
-               if mt > 0 else None, peak_aperture=round(float(ap[k]), 3))
+               if mt > 0 else None, peak_aperture=round(float(ap[k]), 3), movement_complete=True)
     return out

@@ -1,4 +1,8 @@
-"""Hand opening signals from world landmarks, normalised by hand size (wrist to middle MCP)."""
+"""Hand opening signals from world landmarks, normalised by hand size (wrist to middle MCP).
+
+Used for similarity, reach aperture and opening sizes. Nothing counted uses them: world depth
+is not mirror-consistent (counting uses ``signals``, in the image plane).
+"""
 
 from __future__ import annotations
 
@@ -47,27 +51,3 @@ def fingertip_distances(world: np.ndarray, size_m: float) -> np.ndarray:
     w = np.asarray(world, float)
     return np.linalg.norm(w[..., FINGER_TIPS, :] - w[..., THUMB_TIP:THUMB_TIP + 1, :],
                           axis=-1) / size_m
-
-
-FINGER_PIPS = (6, 10, 14, 18)
-CURLED_REACH = 0.9  # tip-to-wrist below 0.9 x PIP-to-wrist: the finger is curled into the palm
-
-
-def fingertip_reach(world: np.ndarray) -> np.ndarray:
-    """|tip - wrist| / |PIP - wrist| per finger (index..little), shape (..., 4).
-
-    About 1.3 for a straight finger, about 1 in a pinch, about 0.6-0.7 in a fist: below
-    ``CURLED_REACH`` the tip is tucked into the palm, where the thumb may rest on it without any
-    opposition movement.
-    """
-    w = np.asarray(world, float)
-    wrist = w[..., WRIST:WRIST + 1, :]
-    return (np.linalg.norm(w[..., FINGER_TIPS, :] - wrist, axis=-1)
-            / np.linalg.norm(w[..., FINGER_PIPS, :] - wrist, axis=-1))
-
-
-def opposition_distances(world: np.ndarray, size_m: float) -> np.ndarray:
-    """``fingertip_distances`` with curled fingers (``fingertip_reach`` < 0.9) set to infinity."""
-    d = fingertip_distances(world, size_m)
-    with np.errstate(invalid="ignore"):
-        return np.where(fingertip_reach(world) < CURLED_REACH, np.inf, d)

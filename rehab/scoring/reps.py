@@ -1,149 +1,258 @@
-"""Repetition counting with hysteresis: open/close cycles, finger taps, thumb-finger touches."""
+"""The one event detector: swings (openings/closings) and touches, run sample by sample.
+
+The same objects count live (one frame at a time) and for the stored score (all frames of the
+trial fed in order), so the two counts are equal by construction.
+
+Definitions used everywhere:
+
+- A *closing* is a confirmed fall of the signal (fist, thumb meeting index), an *opening* a
+  confirmed rise. Swings alternate. A *cycle* (repetition) is two consecutive swings, whichever
+  comes first: open -> close -> open and close -> open -> close are both one cycle, so
+  cycles = swings // 2. A *tap* is a closing of the thumb-index aperture (the contact).
+- Hysteresis follows the local amplitude: a swing is confirmed once the signal has moved
+  h = max(min_swing, fraction x local amplitude, floor x first amplitude) away from the last
+  extreme, where the local amplitude is the smaller of max - min over the last ``window_s``
+  seconds and the latest swing's size, and the first amplitude is the median of the first
+  three swings. A sequence whose swings shrink keeps being
+  counted down to about 1.5 x floor of its first amplitude.
+- An event needs its new state to *hold*: the signal must stay past the confirmation level for
+  ``hold_s``, counted in frames at the tracked frame rate (ceil(hold_s x fps), never fewer
+  than ``MIN_HOLD_FRAMES``); and it must come ``refractory_s`` after the previous event. A blip
+  shorter than ``hold_s`` never counts, nor becomes an extreme later swings are measured from.
+- Unreliable samples (``signals.reliable`` False) and missing ones are skipped: they neither
+  move the extremes nor count toward a hold, so they never create an event.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from collections import deque
+from dataclasses import dataclass, field
 
 import numpy as np
 
-OPEN_CLOSE_MIN_SWING = 20.0  # degrees of mean finger flexion; below it nothing is counted
-OPEN_CLOSE_FRACTION = 0.4  # an opening or closing covers >= 40 % of the trial's range
-TAP_MIN_SWING = 0.2  # hand sizes of thumb-index aperture (1.8 cm on an adult hand)
-SWING_FRACTION = 0.3  # of the trial's robust range (2nd-98th percentile)
-# hand sizes, thumb tip to finger tip; MediaPipe puts pinching tips 0.25-0.3 hand sizes apart
-TOUCH_ENTER, TOUCH_EXIT = 0.4, 0.55
-MIN_TOUCH_S = 0.1  # a fingertip passing the thumb on its way into a fist is not a touch
+MIN_HOLD_FRAMES = 2
 
 
 @dataclass(frozen=True)
-class Swing:
-    """One confirmed movement between extremes of a signal (indices into it)."""
+class SwingParams:
+    """Detector settings for one signal (units of the signal, seconds)."""
 
-    rising: bool  # True: trough -> peak (opening); False: peak -> trough (closing)
-    start: int  # index of the extreme it leaves
-    end: int  # index of the extreme it reaches (the last one may not be final)
-    amplitude: float  # |x[end] - x[start]|
+    min_swing: float
+    fraction: float = 0.4
+    floor: float = 0.1
+    window_s: float = 1.5
+    hold_s: float = 0.12
+    refractory_s: float = 0.12
+    expected_hz: float = 1.0  # typical cycle rate of the movement (for the frame-rate check)
 
 
-def swings(x: np.ndarray, h: float) -> list[Swing]:
-    """Alternating swings of ``x`` found by hysteresis relative to the last extreme.
+@dataclass(frozen=True)
+class Event:
+    """A confirmed swing: ``start`` = index of the extreme it left, ``at`` = confirming sample."""
 
-    A rise is confirmed when x exceeds the lowest value since the last peak by ``h``; a fall
-    when x drops ``h`` below the highest value since the last trough. Wiggles smaller than ``h``
-    never count, however slowly the signal drifts. NaN samples are skipped.
+    rising: bool
+    start: int
+    at: int
+
+
+@dataclass
+class Hold:
+    """How long a state has lasted: a run of k frames lasts t_k - t_1 + one frame interval."""
+
+    hold_s: float
+    frames: int = 0
+    start: float = 0.0
+    dt: float = 0.0  # the latest interval between consecutive samples
+    last_t: float | None = None
+
+    def step(self, t: float, active: bool) -> bool:
+        """Advance by the sample at ``t`` (every sample, also unreliable ones: active False)."""
+        if self.last_t is not None and t > self.last_t:
+            self.dt = t - self.last_t
+        self.last_t = t
+        if not active:
+            self.frames = 0
+            return False
+        if self.frames == 0:
+            self.start = t
+        self.frames += 1
+        return self.frames >= MIN_HOLD_FRAMES and t - self.start + self.dt >= self.hold_s - 1e-9
+
+    def reset(self) -> None:
+        self.frames = 0
+
+
+@dataclass
+class SwingDetector:
+    """Incremental swing detection (see the module doc). Feed ``update`` every sample in order.
+
+    The extremes and the confirmation use *sustained* values: over the last n reliable samples
+    (n = max(2, ceil(hold_s / frame interval))), the highest level the signal stayed above
+    (their minimum) and the lowest level it stayed below (their maximum). A blip shorter than
+    the hold moves neither, so it can neither make an event nor become the extreme that a
+    later swing is measured from.
     """
-    out: list[Swing] = []
-    lo_i = hi_i = -1
-    mode = 0  # 0 not yet moved, +1 rising (tracking a peak), -1 falling (tracking a trough)
-    for i, v in enumerate(x):
-        if np.isnan(v):
-            continue
-        if lo_i < 0:
-            lo_i = hi_i = i
-        if mode >= 0 and v > x[hi_i]:
-            hi_i = i
-        if mode <= 0 and v < x[lo_i]:
-            lo_i = i
-        if mode == 1 and hi_i == i:
-            out[-1] = Swing(True, out[-1].start, i, 0.0)
-        elif mode == -1 and lo_i == i:
-            out[-1] = Swing(False, out[-1].start, i, 0.0)
-        elif mode != 1 and v >= x[lo_i] + h:
-            mode, hi_i = 1, i
-            out.append(Swing(True, lo_i, i, 0.0))
-        elif mode != -1 and v <= x[hi_i] - h:
-            mode, lo_i = -1, i
-            out.append(Swing(False, hi_i, i, 0.0))
-    return [Swing(s.rising, s.start, s.end, float(abs(x[s.end] - x[s.start]))) for s in out]
+
+    params: SwingParams
+    t: list[float] = field(default_factory=list)
+    x: list[float] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._window: deque[tuple[float, float]] = deque()  # local amplitude
+        self._recent: deque[int] = deque()  # the last reliable samples (the hold)
+        self._lo = self._hi = -1  # indices of the sustained extremes since the last event
+        self._lo_v = self._hi_v = float("nan")
+        self._mode = 0  # 0 none yet, +1 after an opening, -1 after a closing
+        self._dt = 0.0
+
+    @property
+    def openings(self) -> int:
+        return sum(e.rising for e in self.events)
+
+    @property
+    def closings(self) -> int:
+        return len(self.events) - self.openings
+
+    @property
+    def cycles(self) -> int:
+        return len(self.events) // 2
+
+    def threshold(self) -> float:
+        """The hysteresis h in force now."""
+        p = self.params
+        local = (max(v for _, v in self._window) - min(v for _, v in self._window)
+                 if self._window else 0.0)
+        if self.events:  # the latest swing: a shrinking sequence lowers h at once
+            local = min(local, self.amplitude(len(self.events) - 1))
+        h = max(p.min_swing, p.fraction * local)
+        if self.events:
+            amps = [self.amplitude(k) for k in range(min(3, len(self.events)))]
+            h = max(h, p.floor * float(np.median(amps)))
+        return h
+
+    def amplitude(self, k: int) -> float:
+        """|signal change| of event k, from the extreme it left to the extreme it reached."""
+        return abs(self.x[self.reached(k)] - self.x[self.events[k].start])
+
+    def reached(self, k: int) -> int:
+        """Index of the extreme event k reached (the next event's start, or the running one)."""
+        if k + 1 < len(self.events):
+            return self.events[k + 1].start
+        return self._hi if self.events[k].rising else self._lo
+
+    def _sustained(self) -> tuple[int, int] | None:
+        """(index of the sustained low, of the sustained high) over the hold, None if too few."""
+        n = max(MIN_HOLD_FRAMES, int(np.ceil(self.params.hold_s / self._dt - 1e-6))) \
+            if self._dt > 0 \
+            else MIN_HOLD_FRAMES
+        while len(self._recent) > n:
+            self._recent.popleft()
+        if len(self._recent) < n:
+            return None
+        low = max(self._recent, key=lambda j: self.x[j])  # stayed at or below this
+        high = min(self._recent, key=lambda j: self.x[j])  # stayed at or above this
+        return low, high
+
+    def update(self, t: float, v: float, ok: bool = True) -> Event | None:
+        """Take one sample (NaN or ok=False: skipped); returns the event it confirmed, if any."""
+        i = len(self.x)
+        if self.t and t > self.t[-1]:
+            self._dt = t - self.t[-1]
+        self.t.append(t)
+        self.x.append(v)
+        if not ok or not np.isfinite(v):
+            return None
+        self._window.append((t, v))
+        while self._window and self._window[0][0] < t - self.params.window_s:
+            self._window.popleft()
+        self._recent.append(i)
+        sus = self._sustained()
+        if sus is None:
+            return None
+        low, high = sus
+        if self._lo < 0:
+            self._lo, self._hi = low, high
+        if self._mode >= 0 and self.x[high] > self.x[self._hi]:
+            self._hi = high
+        if self._mode <= 0 and self.x[low] < self.x[self._lo]:
+            self._lo = low
+        h = self.threshold()
+        rising = self._mode != 1 and self.x[high] >= self.x[self._lo] + h
+        falling = self._mode != -1 and self.x[low] <= self.x[self._hi] - h
+        recent = self.events and t - self.t[self.events[-1].at] < self.params.refractory_s
+        if not (rising or falling) or recent:
+            return None
+        event = Event(rising, self._lo if rising else self._hi, i)
+        self.events.append(event)
+        self._mode = 1 if rising else -1
+        if rising:
+            self._hi = high
+        else:
+            self._lo = low
+        return event
 
 
-def swing_threshold(x: np.ndarray, min_swing: float, fraction: float = SWING_FRACTION) -> float:
-    """h = max(min_swing, fraction * (p98 - p2)) of the signal (NaN ignored)."""
-    v = x[~np.isnan(x)]
-    if len(v) == 0:
-        return min_swing
-    p2, p98 = np.percentile(v, [2, 98])
-    return max(min_swing, fraction * float(p98 - p2))
+@dataclass(frozen=True)
+class TouchParams:
+    """Thumb-to-fingertip touch hysteresis, hand sizes; hold and refractory in seconds."""
+
+    enter: float = 0.4  # MediaPipe puts pinching tips 0.15-0.35 hand sizes apart in the image
+    exit: float = 0.55
+    hold_s: float = 0.1  # a fingertip passing the thumb on its way into a fist is not a touch
+    refractory_s: float = 0.2
+    expected_hz: float = 1.0
 
 
-def count_open_close(t: np.ndarray, flexion_deg: np.ndarray) -> dict[str, Any]:
-    """Open/close repetitions from the mean finger flexion (``angles.finger_flexion_deg``).
+@dataclass
+class TouchDetector:
+    """Incremental thumb-to-fingertip touches from (4,) distances per sample (inf = curled).
 
-    Swings of x = -flexion with h = max(20 deg, 0.4 * (p98 - p2)): openings = confirmed rises
-    (flexion falling), closings = confirmed falls, repetitions = complete closed -> open ->
-    closed cycles = closings that follow an opening (a hand that only opens once gives 0
-    repetitions and 1 opening). opening_range_deg is the median size of the openings.
-    mean_cycle_s is the mean time between successive closings, each timed where the signal
-    crosses half-way between its extremes (flat, noisy extremes would make their arg-min wander);
-    for a single cycle, the time from leaving closed to closed again (10 % crossings).
+    A contact *episode* begins when the nearest finger comes under ``enter`` and ends when every
+    finger is above ``exit`` (hysteresis). An episode is one touch, counted when the thumb lets
+    go, if it lasted the hold and it neither came straight out of a fist nor went into one
+    (every finger curled, inf, on the sample before it or during it; or its finger, the one
+    that came nearest, curled when it ended): a thumb sliding across several fingertips without
+    letting go is one touch at any speed, and fingertips passing the thumb on their way into or
+    out of a fist are none. Unreliable samples are
+    skipped; an episode still open at the end of the trial is not counted.
     """
-    x = -np.asarray(flexion_deg, float)
-    sw = swings(x, swing_threshold(x, OPEN_CLOSE_MIN_SWING, OPEN_CLOSE_FRACTION))
-    rises = [s for s in sw if s.rising]
-    falls = [s for s in sw if not s.rising]
-    cycles = [s for k, s in enumerate(sw) if not s.rising and k > 0 and sw[k - 1].rising]
-    closed_at = np.array([crossing_time(t, x, c.start, c.end, 0.5) for c in cycles])
-    durations = np.diff(closed_at)
-    if len(cycles) == 1:  # one cycle: from leaving closed to being closed again (10 % crossings)
-        c = cycles[0]
-        rise = sw[sw.index(c) - 1]
-        durations = np.array([crossing_time(t, x, c.start, c.end, 0.1)
-                              - crossing_time(t, x, rise.start, rise.end, 0.9)])
-    v = x[~np.isnan(x)]
-    return {
-        "repetitions": len(cycles), "openings": len(rises), "closings": len(falls),
-        "mean_cycle_s": _r(np.mean(durations)) if len(durations) else None,
-        "opening_range_deg": _r(np.median([s.amplitude for s in rises]), 1) if rises else None,
-        "most_open_flexion_deg": _r(-np.percentile(v, 99), 1) if len(v) else None,
-        "most_closed_flexion_deg": _r(-np.percentile(v, 1), 1) if len(v) else None,
-        "events": [{"t": _r(crossing_time(t, x, s.start, s.end, 0.5), 3),
-                    "kind": "open" if s.rising else "close"} for s in sw],
-    }
 
+    params: TouchParams
+    touches: list[tuple[int, int]] = field(default_factory=list)  # (finger, start index)
+    samples: int = 0
 
-def crossing_time(t: np.ndarray, x: np.ndarray, start: int, end: int, fraction: float) -> float:
-    """First time after ``start`` that x crosses x[end] + fraction * (x[start] - x[end]).
+    def __post_init__(self) -> None:
+        self._in_contact, self._start, self._held = False, 0, False
+        self._fist = self._tainted = False  # previous sample a fist / episode touched a fist
+        self._best = (np.inf, -1)  # (nearest distance, finger) in this episode
+        self._hold = Hold(self.params.hold_s)
+        self._last_t = -np.inf
 
-    Linear interpolation between samples gives sub-frame timing. Used for event times: a
-    tap's contact (fraction 0.2 of the fall) or an opening's/closing's midpoint (0.5).
-    """
-    level = x[end] + fraction * (x[start] - x[end])
-    falling = x[start] > x[end]
-    for i in range(start + 1, end + 1):
-        a, b = x[i - 1], x[i]
-        if np.isnan(a) or np.isnan(b):
-            continue
-        if (b <= level) if falling else (b >= level):
-            frac = (a - level) / (a - b) if a != b else 1.0
-            return float(t[i - 1] + frac * (t[i] - t[i - 1]))
-    return float(t[end])
-
-
-def _r(v: Any, nd: int = 3) -> float:
-    return round(float(v), nd)
-
-
-def touches(dist: np.ndarray, enter: float = TOUCH_ENTER, exit_: float = TOUCH_EXIT,
-            min_samples: int = 1) -> list[tuple[int, int, int]]:
-    """Thumb-to-finger touches from distances (M, 4) in hand sizes (inf = cannot touch).
-
-    A touch of finger k starts when its distance falls below ``enter`` and is the nearest
-    finger, and ends when it rises above ``exit_`` (hysteresis); touches shorter than
-    ``min_samples`` (a fingertip sweeping past the thumb) are dropped. Returns (finger, start, end).
-    """
-    out: list[tuple[int, int, int]] = []
-    current, start = -1, 0
-    for i, row in enumerate(dist):
-        if np.isnan(row).any():
-            continue
-        if current >= 0 and row[current] > exit_:
-            out.append((current, start, i))
-            current = -1
-        if current < 0:
-            k = int(np.argmin(row))
-            if row[k] < enter:
-                current, start = k, i
-    if current >= 0:
-        out.append((current, start, len(dist) - 1))
-    return [(k, a, b) for k, a, b in out if b - a >= min_samples]
+    def update(self, t: float, dist: np.ndarray | None, ok: bool = True) -> bool:
+        """Take one sample; True when it completed a touch."""
+        i = self.samples
+        self.samples += 1
+        if dist is None or not ok or np.isnan(dist).any():
+            self._hold.step(t, False)
+            return False
+        k = int(np.argmin(dist))
+        fist, was_fist = bool(np.isinf(dist).all()), self._fist
+        self._fist = fist
+        if self._in_contact and dist[k] > self.params.exit:
+            self._in_contact = False
+            finger = self._best[1]
+            if (self._held and not self._tainted and np.isfinite(dist[finger])
+                    and t - self._last_t >= self.params.refractory_s):
+                self.touches.append((finger, self._start))
+                self._last_t = t
+                return True
+        if not self._in_contact and dist[k] < self.params.enter:
+            self._in_contact, self._start, self._held = True, i, False
+            self._best, self._tainted = (np.inf, -1), was_fist
+            self._hold.reset()
+        self._tainted = self._tainted or (self._in_contact and fist)
+        if self._in_contact and dist[k] < self._best[0]:
+            self._best = (float(dist[k]), k)
+        self._held = self._hold.step(t, self._in_contact) or self._held
+        return False

@@ -108,14 +108,16 @@ def signals(world: np.ndarray, image: np.ndarray, hand: str) -> np.ndarray:
 def active_span(t: np.ndarray, f: np.ndarray) -> tuple[int, int]:
     """[first, last] index of the movement: runs of >= 0.2 s where the signal speed |df/dt|
     (1.5 Hz low-passed, ignoring the first and last 0.2 s) exceeds 15 % of its 95th
-    percentile; everything when nothing moves."""
+    percentile; everything when nothing moves. Samples without data (NaN) are not moving and
+    do not enter the percentile."""
     if len(f) < 3:
         return 0, max(len(f) - 1, 0)
-    v = np.nan_to_num(np.linalg.norm(np.gradient(lowpass(f, DTW_FS, ACTIVE_CUTOFF_HZ), t, axis=0),
-                                     axis=-1))
+    v = np.linalg.norm(np.gradient(lowpass(f, DTW_FS, ACTIVE_CUTOFF_HZ), t, axis=0), axis=-1)
     edge = int(round(EDGE_S * DTW_FS))
     v[:edge] = v[len(v) - edge:] = 0.0  # filter edges and a tracker settling on the hand
-    thr = ACTIVE_FRACTION * np.percentile(v, 95)
+    if np.isnan(v).all():
+        return 0, len(f) - 1
+    thr = ACTIVE_FRACTION * np.nanpercentile(v, 95)
     min_len = max(2, int(round(MIN_ACTIVE_S * DTW_FS)))
     moving = [(a, b) for a, b in runs(v > thr) if b - a >= min_len] if thr > 0 else []
     if not moving:

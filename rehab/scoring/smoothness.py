@@ -21,9 +21,10 @@ def sparc(speed: np.ndarray, fs: float, pad_level: int = 4, fc_hz: float = 10.0,
     Keep f <= fc_hz, then the band [f_a, f_b] between the first and last bins with V >= amp_threshold.
     SPARC = -sum_k sqrt((df_k / (f_b - f_a))^2 + (dV_k)^2) over that band: the length of the
     normalised magnitude spectrum's curve (a smooth movement has a short, simple spectrum).
+    NaN when undefined: under 2 samples, no movement, a gap (NaN) inside, or a band of < 2 bins.
     """
     v = np.asarray(speed, float)
-    if len(v) < 2 or not np.any(v):
+    if len(v) < 2 or np.isnan(v).any() or not np.any(v):
         return float("nan")
     n = int(2 ** (math.ceil(math.log2(len(v))) + pad_level))
     freqs = np.arange(n) * fs / n
@@ -34,7 +35,7 @@ def sparc(speed: np.ndarray, fs: float, pad_level: int = 4, fc_hz: float = 10.0,
     above = np.flatnonzero(m_sel >= amp_threshold)
     f_sel, m_sel = f_sel[above[0]:above[-1] + 1], m_sel[above[0]:above[-1] + 1]
     if len(f_sel) < 2:
-        return 0.0
+        return float("nan")  # no usable band: undefined, not a perfect 0
     df = np.diff(f_sel) / (f_sel[-1] - f_sel[0])
     return float(-np.sum(np.sqrt(df ** 2 + np.diff(m_sel) ** 2)))
 
@@ -45,7 +46,7 @@ def dimensionless_jerk(speed: np.ndarray, fs: float) -> float:
     T = N / fs (the profile's duration), d^2v/dt^2 by second differences, the integral a sum * dt.
     """
     v = np.asarray(speed, float)
-    if len(v) < 3:
+    if len(v) < 3 or np.isnan(v).any():
         return float("nan")
     dt = 1.0 / fs
     peak = float(np.max(np.abs(v)))
