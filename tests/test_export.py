@@ -184,6 +184,6 @@ def test_export_columns_documents_every_metric_column_of_a_real_export(store):
     assert sorted(set(metric_cols) - described - bookkeeping) == []
     out = CliRunner().invoke(main, ["export", "--columns"])
     assert out.exit_code == 0
-    assert "opening_range_deg,open_close,Opening range,deg,higher" in out.output
+    assert "opening_range,open_close,Opening range,hand sizes,higher" in out.output
     assert "tracked_fraction,open_close finger_tap opposition reach_grasp free,Hand tracked," \
            "fraction (x100 = %),higher" in out.output
