@@ -17,6 +17,7 @@ from typing import Any
 
 from rehab.devices.base import Clock, CommandKind, Display, SilentAudio
 from rehab.devices.clock import MonotonicClock, SimulatedClock
+from rehab.devices.stop_signal import StopSignal
 from rehab.engine.scenes import TextScene
 from rehab.errors import CameraError, RehabError
 from rehab.paths import data_dir as default_data_dir
@@ -84,10 +85,10 @@ class _GuardedWriter:
         self.begun = True
         return self.session_id
 
-    def end(self, status: str) -> None:
+    def end(self, status: str, reason: str | None = None, detail: dict | None = None) -> None:
         if not self.ended:
             self.ended = True
-            self._inner.end(status)
+            self._inner.end(status, reason, detail)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
@@ -107,6 +108,9 @@ def run_session(req: RunRequest, display: Display | None = None, clock: Clock | 
 
     store = Store(req.data_dir)
     opened: list[Any] = []
+    # before pygame starts: SDL leaves a handler it finds in place (else SIGTERM = window closed)
+    stop = StopSignal().__enter__()
+    opened.append(stop)
     try:
         store.check_writable()
         _check_screenshots_dir(req.screenshots_dir)
@@ -122,8 +126,11 @@ def run_session(req: RunRequest, display: Display | None = None, clock: Clock | 
                                "hand tracking. This takes a few seconds.", footer=""))
         try:
             devices = _build_devices(req, loaded, store, patient, clock, display, opened)
+            devices.stop_requested = stop.requested
             resume = _resume_choice(req, store, patient.id, loaded, display, clock)
-            session = _new_session(req, loaded, devices, patient, *(resume or (None, 0)))
+            resumed_from, start_step = resume or (None, 0)
+            prior = tuple(store.chain_ratings(resumed_from)) if resumed_from else ()
+            session = _new_session(req, loaded, devices, patient, resumed_from, start_step, prior)
             session.prepare()
         except RehabError as exc:
             _quiet(show_message, display, clock, req.autopilot, "The session cannot start",
@@ -256,13 +263,13 @@ def _open_camera(req: RunRequest) -> OpenOnceCamera:
 
 
 def _new_session(req, loaded, devices, patient, resumed_from: str | None = None,
-                 start_step: int = 0):
+                 start_step: int = 0, prior_ratings: tuple = ()):
     from rehab.engine.session import Session
     from rehab.engine.types import SessionOptions
 
     options = SessionOptions(autopilot=req.autopilot, fast=req.fast,
                              screenshots_dir=req.screenshots_dir, start_step=start_step,
-                             resumed_from=resumed_from)
+                             resumed_from=resumed_from, prior_ratings=prior_ratings)
     return Session(loaded, devices, patient, options)
 
 
@@ -308,14 +315,15 @@ def _guarded_run(session, devices, data_dir: Path, req: RunRequest):
     writer = devices.writer
     try:
         return session.run()
-    except RehabError:
-        if writer.begun:
-            _quiet(writer.end, "aborted")
+    except RehabError as exc:
+        if writer.begun:  # saved so far; the next run offers to go on from here
+            _quiet(writer.end, "interrupted", "interrupted", {"reason": exc.message})
         raise
     except Exception as exc:  # noqa: BLE001 - the last line of defence before the patient
         log = write_crash_log(data_dir, exc)
         if writer.begun:
-            _quiet(writer.end, "aborted")
+            _quiet(writer.end, "interrupted", "interrupted",
+                   {"reason": f"unexpected error {type(exc).__name__}", "log": str(log)})
         _quiet(show_stopped, devices.display, devices.clock, req.autopilot)
         raise RehabError(
             "the session stopped because of an unexpected problem; everything recorded "

@@ -60,6 +60,9 @@ class SessionWriter(Protocol):
         """A scored trial and every tracked frame of it (for replay and re-scoring)."""
         ...
 
-    def end(self, status: str) -> None:
-        """status: "completed" or "aborted" (a crash leaves "running", read back as interrupted)."""
+    def end(self, status: str, reason: str | None = None,
+            detail: dict[str, Any] | None = None) -> None:
+        """status: "completed", "aborted" or "interrupted" (a crash leaves "running", read back
+        as interrupted); reason: the end reason code (``rehab.engine.endings``), detail: its
+        values (the sentence, a safety rule and its values)."""
         ...

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from rehab.devices.base import HandObservation, TrackedFrame
+from rehab.engine.endings import describe
 from rehab.store import schema
 
 S, T, ST = schema.sessions, schema.trials, schema.steps
@@ -31,6 +32,19 @@ class SessionRow:
     resumed_from: str | None
     start_step: int
     total_steps: int
+    end_reason: str | None = None  # a code of rehab.engine.endings.END_REASONS
+    end_detail_json: str | None = None
+
+    @property
+    def end_detail(self) -> dict:
+        return json.loads(self.end_detail_json) if self.end_detail_json else {}
+
+    @property
+    def end_text(self) -> str:
+        """How it ended, for people ("stopped by a safety rule: pain rose by 2 ...")."""
+        if self.status == "running":
+            return "running"
+        return describe(self.end_reason, self.end_detail) or f"{self.status} (reason not recorded)"
 
     @property
     def started_local(self) -> datetime:
@@ -48,13 +62,16 @@ def to_local(utc_naive: datetime) -> datetime:
     return utc_naive.replace(tzinfo=timezone.utc).astimezone().replace(tzinfo=None)
 
 
+_COLUMN = {"end_detail_json": "end_detail"}
+
+
 def _row(r) -> SessionRow:
     m = r._mapping
     return SessionRow(**{f: m[f] for f in SessionRow.__dataclass_fields__})
 
 
 def _select_sessions():
-    cols = [S.c[f] for f in SessionRow.__dataclass_fields__]
+    cols = [S.c[_COLUMN.get(f, f)].label(f) for f in SessionRow.__dataclass_fields__]
     return sa.select(*cols).order_by(S.c.started_wall, S.c.id)
 
 
@@ -92,7 +109,8 @@ def reap_interrupted(conn: Connection, alive: Callable[[str], bool]) -> int:
     running = conn.execute(sa.select(S.c.id, S.c.owner).where(S.c.status == "running")).all()
     dead = [sid for sid, owner in running if not alive(owner)]
     if dead:
-        conn.execute(S.update().where(S.c.id.in_(dead)).values(status="interrupted"))
+        conn.execute(S.update().where(S.c.id.in_(dead))
+                     .values(status="interrupted", end_reason="interrupted"))
     return len(dead)
 
 
@@ -223,3 +241,47 @@ def steps_of_session(conn: Connection, session_id: str) -> list[dict]:
         .where(ST.c.session_id == session_id).order_by(ST.c.id)
     )
     return [dict(r._mapping) for r in rows]
+
+
+# -- session chains: a session and the interrupted fragments it resumes are one session --------
+def chain_of(conn: Connection, session_id: str) -> list[SessionRow]:
+    """The session ``session_id`` and every fragment it resumes (``resumed_from``), oldest first."""
+    out: list[SessionRow] = []
+    seen: set[str] = set()
+    sid: str | None = session_id
+    while sid is not None and sid not in seen:
+        seen.add(sid)
+        row = get_session(conn, sid)
+        if row is None:
+            break
+        out.append(row)
+        sid = row.resumed_from
+    return out[::-1]
+
+
+def chain_ratings(conn: Connection, session_id: str) -> list[tuple[str, int]]:
+    """(key, value) of every rating of the chain ending in ``session_id``, in the order given."""
+    R = schema.ratings
+    pairs: list[tuple[str, int]] = []
+    for s in chain_of(conn, session_id):
+        rows = conn.execute(sa.select(R.c.key, R.c.value).where(R.c.session_id == s.id)
+                            .order_by(R.c.t, R.c.id))
+        pairs += [(str(k), int(v)) for k, v in rows]
+    return pairs
+
+
+def group_chains(rows: list[SessionRow]) -> list[list[SessionRow]]:
+    """Sessions grouped into chains (each oldest first), ordered by their first start.
+
+    A fragment resumed later belongs to the chain of the session it resumes; a chain counts
+    once for adherence, with the outcome of its last fragment.
+    """
+    root: dict[str, str] = {}
+    by_id = {r.id: r for r in rows}
+    for r in sorted(rows, key=lambda r: (r.started_wall, r.id)):
+        parent = r.resumed_from
+        root[r.id] = root.get(parent, parent) if parent in by_id else r.id
+    chains: dict[str, list[SessionRow]] = {}
+    for r in sorted(rows, key=lambda r: (r.started_wall, r.id)):
+        chains.setdefault(root[r.id], []).append(r)
+    return sorted(chains.values(), key=lambda c: (c[0].started_wall, c[0].id))

@@ -89,6 +89,9 @@ sessions = Table(
     Column("start_step", Integer, nullable=False, default=0),
     # "host:pid:process-start-ticks" of the writing process, to tell a crash from a live run
     Column("owner", String(200), nullable=False, default=""),
+    # v2: why it ended (a code of rehab.engine.endings.END_REASONS) and its values as JSON
+    Column("end_reason", String(32)),
+    Column("end_detail", Text),
     Index("ix_sessions_patient", "patient_id", "started_wall"),
 )
 
