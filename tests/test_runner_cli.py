@@ -178,7 +178,10 @@ def test_unexpected_crash_ends_the_session_and_logs_the_traceback(monkeypatch, t
     logs = list((store.data_dir / "logs").glob("crash-*.log"))
     assert len(logs) == 1 and "ZeroDivisionError: simulated bug" in logs[0].read_text()
     assert oct(logs[0].stat().st_mode & 0o777) == "0o600"
-    assert [s.status for s in Store().sessions("P1")] == ["aborted"]
+    # saved and resumable: the next run offers to go on from the step that crashed
+    (row,) = Store().sessions("P1")
+    assert (row.status, row.end_reason) == ("interrupted", "interrupted")
+    assert row.end_detail == {"reason": "unexpected error ZeroDivisionError", "log": str(logs[0])}
 
 
 def test_crash_log_goes_to_the_data_dir(tmp_path):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,15 +76,6 @@ def _evaluate(rules: Safety, ratings: list[tuple[str, int]]) -> SafetyFiring | N
         return SafetyFiring("fatigue_stop_at", f"fatigue reached {value}",
                             {"value": value, "limit": rules.fatigue_stop_at})
     return None
-
-
-def ratings_pairs(rows: Iterable[Any]) -> list[tuple[str, int]]:
-    """(key, value) pairs from rating dicts or rows with ``key`` and ``value``."""
-    out = []
-    for r in rows:
-        m = r if isinstance(r, dict) else r._mapping
-        out.append((str(m["key"]), int(m["value"])))
-    return out
 
 
 STOP_TITLE = "We will stop here for today"

@@ -33,6 +33,7 @@ from rehab.engine.context import (
 )
 from rehab.engine.endings import end_reason
 from rehab.engine.safety import STOP_BODY, STOP_TITLE
+from rehab.engine.scenes import TextScene
 from rehab.engine.scoring_seam import check_available
 from rehab.engine.steps import (
     CAMERA_KINDS,
@@ -45,11 +46,11 @@ from rehab.engine.steps import (
     run_rate,
     run_rest,
 )
-from rehab.engine.scenes import TextScene
 from rehab.engine.types import Devices, PatientInfo, SessionOptions, SessionResult, State
 from rehab.engine.writer import SessionInfo
 from rehab.errors import CameraError, ClipError, RehabError, TrackerError
 from rehab.protocol.models import PlannedStep, Protocol
+
 
 class Session:
     """Runs one therapy session of ``protocol`` for ``patient`` through ``devices``.
