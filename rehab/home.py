@@ -116,7 +116,9 @@ def run_home(req: RunRequest, display: Display | None = None) -> Any:
     own = display is None
     if display is None:
         from rehab.devices.display import PygameDisplay
+        from rehab.devices.visibility import require_visible
 
+        require_visible(req.autopilot)
         display = PygameDisplay(fullscreen=not req.window, clock=clock)
     try:
         if not wait_for_start(display, clock, plan, req.autopilot) or plan.today is None:

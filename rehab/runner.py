@@ -119,7 +119,9 @@ def run_session(req: RunRequest, display: Display | None = None, clock: Clock | 
         clock = clock or make_clock(req.fast)
         if display is None:
             from rehab.devices.display import PygameDisplay
+            from rehab.devices.visibility import require_visible
 
+            require_visible(req.autopilot)
             display = PygameDisplay(fullscreen=not req.window, clock=clock)
             opened.append(display)
         display.show(TextScene(title="Getting ready", body="Starting the camera and the "

@@ -300,3 +300,22 @@ def test_unwritable_screenshots_folder_is_reported_before_the_session(tmp_path):
                   "--screenshots", str(blocker / "shots"))
     assert result.exit_code == 1 and "screenshots folder" in result.output
     assert Store().sessions("P1") == []  # nothing started
+
+
+@pytest.mark.parametrize("command", [
+    ["run", str(MI), "--patient", "P1"], ["demo"], ["home", "--patient", "P1"]])
+def test_sessions_refuse_to_start_where_nobody_sees_the_window(command, monkeypatch):
+    """SDL_VIDEODRIVER=dummy (as in these tests) without --autopilot: a message, no session."""
+    from rehab.devices.visibility import HEADLESS_HINT
+
+    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
+    store = Store()
+    store.add_patient("P1", "left")
+    store.assign("P1", MI, 3)
+    result = _cli(*command, "--window", "--fast")
+    assert result.exit_code == 1, result.output
+    assert ("the session cannot start: SDL video driver 'dummy' (SDL_VIDEODRIVER is set to it): "
+            "nobody can see the session window") in result.output
+    assert "--autopilot" in result.output and "Traceback" not in result.output
+    assert Store().sessions("P1") == [] and Store().sessions("DEMO") == []
+    assert HEADLESS_HINT[:40] in result.output.replace("\n", " ")

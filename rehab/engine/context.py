@@ -64,6 +64,7 @@ class StepInfo:
     index: int  # 0-based index in protocol.flatten()
     kind: str
     started_t: float
+    cut_short: bool = False  # the step ended before its planned time (the camera ran out)
 
 
 class StepContext:
@@ -135,6 +136,19 @@ class StepContext:
         firing = self.safety.check_firing(key, value)
         if firing is not None:
             raise SafetyStop(firing.reason, firing)
+
+    def not_as_planned(self, reason: str, *, cut_short: bool = False, **data: Any) -> None:
+        """The current step could not run as planned (a ``step_not_as_planned`` event saying
+        why; ``cut_short`` also stores the step as "cut_short" instead of "completed")."""
+        if self.step is not None and cut_short:
+            self.step.cut_short = True
+        self.event("step_not_as_planned", reason=reason, **data)
+
+    @property
+    def audio_problem(self) -> str | None:
+        """Why the cues cannot be heard (no sound device), or None."""
+        problem = getattr(self.devices.audio, "problem", None)
+        return str(problem) if problem else None
 
     def record_trial(self, task: str, hand: str, score: dict[str, Any], frames: list) -> None:
         index = self.step.index if self.step else -1

@@ -51,6 +51,10 @@ from rehab.engine.writer import SessionInfo
 from rehab.errors import CameraError, ClipError, RehabError, TrackerError
 from rehab.protocol.models import PlannedStep, Protocol
 
+NO_SOUND_TITLE = "No sound: watch for the screen cue"
+NO_SOUND_BODY = ("This computer cannot play the start and stop tones today.\n"
+                 "Keep your eyes on the screen: it shows when to start and stop.")
+
 
 class Session:
     """Runs one therapy session of ``protocol`` for ``patient`` through ``devices``.
@@ -191,6 +195,7 @@ class Session:
                   fast=self.options.fast)
         result = SessionResult(status="completed", session_id=session_id)
         try:
+            self._sound_notice()
             firing = ctx.safety.replay()  # a rule fired before the crash this session resumes
             if firing is not None:
                 raise SafetyStop(firing.reason, firing)
@@ -223,6 +228,8 @@ class Session:
             status = "completed"
             try:
                 self._run_step(planned)
+                if info.cut_short:
+                    status = "cut_short"
             except StepSkipped:
                 status = "skipped"
             except (StepFailed, TrackerError, ClipError) as exc:
@@ -262,6 +269,14 @@ class Session:
             run_instruction(ctx, step)
         else:  # the protocol model admits no other kinds
             raise RehabError(f"unknown step kind {planned.kind!r}")
+
+    def _sound_notice(self) -> None:
+        """No sound device: say so on screen before the first step (cues become screen cues)."""
+        problem = self.ctx.audio_problem
+        if problem is None:
+            return
+        self.ctx.event("audio_unavailable", reason=problem)
+        self.ctx.message(NO_SOUND_TITLE, NO_SOUND_BODY)
 
     def _safety_screen(self, detail: dict[str, Any]) -> None:
         ctx = self.ctx

@@ -44,7 +44,8 @@ class SessionWriter(Protocol):
     def event(self, event: Event) -> None: ...
 
     def step(self, step_index: int, kind: str, status: str, started_t: float, ended_t: float | None) -> None:
-        """Record a step's outcome: status is "completed", "skipped", "aborted" or "failed"."""
+        """Record a step's outcome: "completed", "skipped", "aborted", "failed" or "cut_short"
+        (ended before its planned time, e.g. a file camera ran out)."""
         ...
 
     def rating(self, step_index: int, key: str, value: int, t: float) -> None: ...

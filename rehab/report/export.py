@@ -25,7 +25,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from rehab.engine.endings import describe
-from rehab.store import schema
+from rehab.store import queries, schema
 from rehab.store.db import Store
 from rehab.store.secure import open_private
 
@@ -268,7 +268,7 @@ class _Raw:
 def _load(store: Store, patient_id: str | None) -> _Raw:
     ST, S = schema.steps, schema.sessions
     q = (sa.select(ST.c.session_id, sa.func.count(sa.distinct(ST.c.step_index)))
-         .where(ST.c.status.in_(("completed", "skipped"))).group_by(ST.c.session_id))
+         .where(ST.c.status.in_(queries.DONE_STEP)).group_by(ST.c.session_id))
     if patient_id is not None:
         q = q.join(S, S.c.id == ST.c.session_id).where(S.c.patient_id == patient_id)
     with store.engine.connect() as conn, _gc_paused():

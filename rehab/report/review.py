@@ -135,6 +135,7 @@ def build_review(store: Store, patient_id: str, today: date | None = None) -> st
     if not progress:
         parts.append("<p class=muted>No scored trials yet.</p>")
     parts.append(_safety_section(sessions))
+    parts.append(_not_as_planned_section(store, patient_id))
     parts.append(_ratings_section(sessions))
     parts.append(_last_session_section(store, sessions))
     parts.append(_sessions_section(sessions))
@@ -216,6 +217,28 @@ def _safety_section(sessions: pd.DataFrame) -> str:
         for _, r in stops.iloc[::-1].iterrows())
     return (f"{head}<div class=safety><p>{len(stops)} session(s) stopped by a safety rule: "
             f"ask the patient how they are.</p><ul>{items}</ul></div>")
+
+
+NOT_AS_PLANNED = ("step_not_as_planned", "audio_unavailable")
+
+
+def _not_as_planned_section(store: Store, patient_id: str) -> str:
+    """Steps that could not run as planned (camera ran out, no sound), latest first."""
+    with store.engine.connect() as conn:
+        events = queries.patient_events(conn, patient_id, NOT_AS_PLANNED)
+    head = "<h2>Not as planned</h2>"
+    if not events:
+        return head + "<p class=muted>Every step ran as planned.</p>"
+    rows = pd.DataFrame([{
+        "when": queries.to_local(e["wall"]).strftime("%Y-%m-%d %H:%M"),
+        "session": e["session_id"],
+        "step": "" if e["step_index"] is None else int(e["step_index"]) + 1,
+        "what": "no sound for the whole session" if e["kind"] == "audio_unavailable"
+        else "step not as planned",
+        "why": str(e["data"].get("reason", "")),
+    } for e in events[::-1][:TABLE_ROWS]])
+    return head + _table(rows, f"{len(events)} step(s) or session(s) did not run as planned "
+                               "(step numbers are 1-based)")
 
 
 def _sessions_section(sessions: pd.DataFrame) -> str:

@@ -16,7 +16,7 @@ from rehab.engine.endings import describe
 from rehab.store import schema
 
 S, T, ST = schema.sessions, schema.trials, schema.steps
-DONE_STEP = ("completed", "skipped")  # a resumed session starts after these
+DONE_STEP = ("completed", "skipped", "cut_short")  # a resumed session starts after these
 
 
 @dataclass(frozen=True)
@@ -285,3 +285,14 @@ def group_chains(rows: list[SessionRow]) -> list[list[SessionRow]]:
     for r in sorted(rows, key=lambda r: (r.started_wall, r.id)):
         chains.setdefault(root[r.id], []).append(r)
     return sorted(chains.values(), key=lambda c: (c[0].started_wall, c[0].id))
+
+
+def patient_events(conn: Connection, patient_id: str, kinds: tuple[str, ...]) -> list[dict]:
+    """Events of these kinds in every session of the patient, oldest first (with session_id)."""
+    E = schema.events
+    rows = conn.execute(
+        sa.select(E.c.session_id, E.c.wall, E.c.kind, E.c.step_index, E.c.data_json)
+        .join(S, S.c.id == E.c.session_id)
+        .where(S.c.patient_id == patient_id, E.c.kind.in_(kinds)).order_by(E.c.wall, E.c.id))
+    return [{**{k: v for k, v in r._mapping.items() if k != "data_json"},
+             "data": json.loads(r.data_json)} for r in rows]

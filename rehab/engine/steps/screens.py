@@ -76,7 +76,22 @@ def ask_rating(ctx: StepContext, rating: Rating, intro: str | None = None) -> in
 
 def run_imagine(ctx: StepContext, step: ImagineStep) -> None:
     """Imagery prompt; eyes-closed mode gives a dim screen between a start and a stop tone."""
-    if step.eyes_closed:
+    if step.eyes_closed and ctx.audio_problem:
+        # without the tones nobody would know when to open their eyes: imagine eyes open
+        ctx.not_as_planned(f"eyes open instead of closed: {ctx.audio_problem}",
+                           cause="no_sound")
+        ctx.message("Imagine", f"{step.text}\n\nThere is no sound today, so keep your eyes "
+                    "open and watch the countdown.", "Press SPACE when you are ready")
+        ctx.cue("start")
+        ctx.event("eyes_open_instead")
+
+        def render_cue(left: float | None) -> TextScene:
+            return TextScene(title="Imagine", body=step.text, footer="", seconds_left=left,
+                             progress=ctx.progress)
+
+        ctx.hold(render_cue, step.duration_s)
+        ctx.cue("stop")
+    elif step.eyes_closed:
         ctx.message("Imagine", f"{step.text}\n\nClose your eyes at the tone. "
                     "Open them at the second tone.", "Press SPACE when you are ready")
         ctx.cue("start")
