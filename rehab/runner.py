@@ -172,7 +172,8 @@ def _patient(store, req: RunRequest):
             hint=f"add them first: rehab patients add {req.patient_id} --affected left "
             "(or --affected right), then run this command again",
         )
-    return PatientInfo(id=p.id, affected_side=req.affected_side or p.affected_side)
+    return PatientInfo(id=p.id, affected_side=req.affected_side or p.affected_side,
+                       consent_video=p.consent_video)
 
 
 def load_protocol_file(path: Path):
@@ -218,10 +219,15 @@ def _build_devices(req, loaded, store, patient, clock, display, opened):
         # the engine asks after recording today's trial: "previous" means an earlier session
         return store.previous_trial(patient.id, task, hand, exclude_session=writer.session_id)
 
+    recorder = None
+    if patient.consent_video:  # the engine still asks the step (record_video) each time
+        from rehab.devices.recording import video_recorder
+
+        recorder = video_recorder(store.data_dir, lambda: writer.session_id)
     return Devices(clock=clock, display=display, audio=audio, writer=writer,
                    camera=camera, tracker=tracker,
                    clips=ClipSource(videos, cache_frames=req.fast), clip_info=library.get,
-                   history=history)
+                   history=history, recorder=recorder)
 
 
 class OpenOnceCamera:

@@ -136,6 +136,7 @@ def build_review(store: Store, patient_id: str, today: date | None = None) -> st
         parts.append("<p class=muted>No scored trials yet.</p>")
     parts.append(_safety_section(sessions))
     parts.append(_not_as_planned_section(store, patient_id))
+    parts.append(_videos_section(store, patient_id))
     parts.append(_ratings_section(sessions))
     parts.append(_last_session_section(store, sessions))
     parts.append(_sessions_section(sessions))
@@ -239,6 +240,24 @@ def _not_as_planned_section(store: Store, patient_id: str) -> str:
     } for e in events[::-1][:TABLE_ROWS]])
     return head + _table(rows, f"{len(events)} step(s) or session(s) did not run as planned "
                                "(step numbers are 1-based)")
+
+
+def _videos_section(store: Store, patient_id: str) -> str:
+    """Camera videos kept for ``record_video`` trials (with consent), and ones refused."""
+    with store.engine.connect() as conn:
+        events = queries.patient_events(conn, patient_id, ("video_recorded", "video_not_recorded"))
+    if not events:
+        return ""
+    rows = pd.DataFrame([{
+        "when": queries.to_local(e["wall"]).strftime("%Y-%m-%d %H:%M"),
+        "session": e["session_id"],
+        "step": "" if e["step_index"] is None else int(e["step_index"]) + 1,
+        "video": e["data"].get("path", "") if e["kind"] == "video_recorded" else "not recorded",
+        "frames / why not": e["data"].get("frames", "") if e["kind"] == "video_recorded"
+        else e["data"].get("reason", ""),
+    } for e in events[::-1][:TABLE_ROWS]])
+    return "<h2>Trial videos</h2>" + _table(rows, "Camera video of record_video trials "
+                                                  "(owner-only files in the data folder)")
 
 
 def _sessions_section(sessions: pd.DataFrame) -> str:

@@ -12,6 +12,7 @@ from rehab.engine.scenes import CameraScene, ResultScene, TextScene
 from rehab.engine.scoring_seam import safe_score
 from rehab.engine.steps.camera_feed import camera_feed
 from rehab.engine.steps.tracking import TrackingLane
+from rehab.errors import RehabError
 from rehab.protocol.models import COUNTED_TASKS, ExecuteStep
 
 HIDDEN_HINT_S = 1.0  # show "hand not visible" once the hand has been missing this long
@@ -102,7 +103,8 @@ def _capture(ctx: StepContext, step: ExecuteStep, hand: str, caption: str,
         lane.close()
         if sink is not None:
             sink.close()
-            ctx.event("video_recorded", path=str(getattr(sink, "path", "")))
+            ctx.event("video_recorded", path=str(getattr(sink, "path", "")),
+                      frames=getattr(sink, "frames", None))
     return live.frames
 
 
@@ -120,7 +122,11 @@ def open_recording(ctx: StepContext, step: ExecuteStep) -> Any:
         return None
     index = ctx.step.index if ctx.step else -1
     width, height = camera.size
-    return recorder(index, float(camera.fps), (int(width), int(height)))
+    try:
+        return recorder(index, float(camera.fps), (int(width), int(height)))
+    except (RehabError, OSError) as exc:  # no video is no reason to stop the trial
+        ctx.event("video_not_recorded", reason=str(exc))
+        return None
 
 
 class _Live:
