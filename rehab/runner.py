@@ -8,6 +8,7 @@ built here from the options.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import traceback
@@ -67,6 +68,7 @@ class RunRequest:
     affected_side: str | None = None
     create_patient: bool = False
     model: str = "full"
+    ask_affected: bool = False  # ask on screen which hand is affected (the demo, no --affected)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -124,6 +126,13 @@ def run_session(req: RunRequest, display: Display | None = None, clock: Clock | 
             require_visible(req.autopilot)
             display = PygameDisplay(fullscreen=not req.window, clock=clock)
             opened.append(display)
+        if req.ask_affected and req.affected_side is None and not req.autopilot:
+            side = ask_affected_side(display, clock)
+            if side is None:
+                raise RehabError("the window was closed before the session started",
+                                 hint="run the command again when ready")
+            patient = dataclasses.replace(patient, affected_side=side)
+            req.affected_side = side
         display.show(TextScene(title="Getting ready", body="Starting the camera and the "
                                "hand tracking. This takes a few seconds.", footer=""))
         try:
@@ -301,6 +310,28 @@ def _resume_choice(req, store, patient_id, loaded, display, clock) -> tuple[str,
         raise RehabError("the window was closed before the session started",
                          hint="run the command again when ready")
     return found if answer else None
+
+
+AFFECTED_QUESTION = TextScene(
+    title="Which hand do you want to practise with?",
+    body="The exercises are for the affected hand (the weaker one).\n\n"
+    "LEFT arrow = my left hand\nRIGHT arrow = my right hand",
+    footer="Press LEFT or RIGHT",
+)
+
+
+def ask_affected_side(display: Display, clock: Clock) -> str | None:
+    """Ask which hand is affected: "left", "right", or None when the window was closed."""
+    display.show(AFFECTED_QUESTION)
+    while True:
+        for cmd in display.poll():
+            if cmd.kind == CommandKind.LEFT:
+                return "left"
+            if cmd.kind == CommandKind.RIGHT:
+                return "right"
+            if cmd.kind in (CommandKind.CLOSE, CommandKind.QUIT):
+                return None
+        clock.sleep_until(clock.now() + POLL_S)
 
 
 def ask_yes_no(display: Display, clock: Clock, scene: object) -> bool | None:

@@ -81,8 +81,9 @@ def run_cmd(protocol: Path, patient: str, **kw) -> None:
 
 
 @main.command("demo")
-@click.option("--affected", type=click.Choice(["left", "right"]), default="left",
-              show_default=True, help="Which hand the demo treats as the affected one.")
+@click.option("--affected", type=click.Choice(["left", "right"]), default=None,
+              help="Which hand the demo treats as the affected one (default: asked on screen "
+              "before the first trial; left with --autopilot).")
 @_session_options
 @friendly_errors
 def demo_cmd(affected: str, **kw) -> None:
@@ -99,6 +100,7 @@ def demo_cmd(affected: str, **kw) -> None:
     protocol = shipped_protocols_dir() / "demo.yaml"
     req = _request(protocol, DEMO_PATIENT, affected=affected, create_patient=True,
                    resume=False, **kw)
+    req.ask_affected = affected is None
     _report(run_session(req))
 
 

@@ -20,6 +20,21 @@ HIDDEN_HINT_S = 1.0  # show "hand not visible" once the hand has been missing th
 # repeating a movement they cannot complete (the clinician key skips sooner).
 OPEN_TRIAL_MAX_S = 600.0
 HIDDEN_HINT = "Hand not visible - move it into view"
+WRONG_HAND_SHARE = 0.5  # more of the trial than this with only the other hand: say so after
+
+
+def wrong_hand_hint(seen: str, wanted: str) -> str:
+    """What to say when only the other hand is in view (the tracker names the anatomical side)."""
+    return f"I can see your {seen} hand - please use your {wanted} hand"
+
+
+def only_other_hand_share(frames: list[TrackedFrame], hand: str) -> float:
+    """Share of the trial's frames where the other hand was seen and ``hand`` was not."""
+    if not frames:
+        return 0.0
+    other = other_side(hand)
+    n = sum(1 for f in frames if f.hand(hand) is None and f.hand(other) is not None)
+    return n / len(frames)
 
 TASK_TEXT = {
     "open_close": "Open your hand wide, then close it into a fist.",
@@ -47,13 +62,17 @@ def run_execute(ctx: StepContext, step: ExecuteStep, reference: object | None) -
     ctx.cue("start")
     ctx.event("trial_started", task=step.task, hand=hand, hand_choice=choice)
     ctx.screenshot_next("camera")
-    frames = _capture(ctx, step, hand, instruction, feedback)
+    frames = _capture(ctx, step, hand, instruction, feedback, wrong_ok=choice == "both")
     ctx.cue("stop")
     scoring = ctx.scoring
     score, headline, error = safe_score(scoring, frames, step.task, hand, reference)
     ctx.record_trial(step.task, hand, score, frames)
+    wrong = 0.0 if choice == "both" else only_other_hand_share(frames, hand)
+    if wrong > WRONG_HAND_SHARE:
+        ctx.event("wrong_hand_seen", seen=other_side(hand), wanted=hand, share=round(wrong, 3))
     if show_result:
-        _result_screen(ctx, step, hand, score, headline, error)
+        _result_screen(ctx, step, hand, score, headline, error,
+                       wrong_hand=wrong > WRONG_HAND_SHARE)
 
 
 def _countdown(ctx: StepContext, title: str, body: str, countdown_s: float) -> None:
@@ -68,7 +87,7 @@ def _countdown(ctx: StepContext, title: str, body: str, countdown_s: float) -> N
 
 
 def _capture(ctx: StepContext, step: ExecuteStep, hand: str, caption: str,
-             feedback: bool) -> list[TrackedFrame]:
+             feedback: bool, wrong_ok: bool = False) -> list[TrackedFrame]:
     """Camera -> tracker -> live scorer -> screen, until target reps, time, or camera end.
 
     Fast mode tracks every frame before showing it. In real time tracking runs on a worker
@@ -85,7 +104,7 @@ def _capture(ctx: StepContext, step: ExecuteStep, hand: str, caption: str,
                 sink.write(frame.image)
             live.feed(lane.add(frame), elapsed)
             landmarks = live.landmarks if feedback else None
-            hint = HIDDEN_HINT if elapsed - live.last_seen_s > HIDDEN_HINT_S else None
+            hint = live.hint(elapsed, wrong_ok)
             left = None if step.duration_s is None else max(0.0, step.duration_s - elapsed)
             scene = CameraScene(image=frame.image, landmarks=landmarks, caption=caption,
                                 reps=live.reps if show_reps else None,
@@ -139,6 +158,7 @@ class _Live:
         self.visible = False
         self.landmarks: np.ndarray | None = None
         self.last_seen_s = 0.0
+        self.other_seen = False  # the latest frame showed only the other hand
 
     def feed(self, tracked: list[TrackedFrame], elapsed: float | None) -> None:
         for tf in tracked:
@@ -146,8 +166,17 @@ class _Live:
             state = self.scorer.update(tf)
             self.reps, self.visible = int(state.reps), bool(state.visible)
             self.landmarks = _landmarks(state, tf, self.hand) if self.visible else None
+            self.other_seen = not self.visible and tf.hand(other_side(self.hand)) is not None
             if self.visible and elapsed is not None:
                 self.last_seen_s = elapsed
+
+    def hint(self, elapsed: float, wrong_ok: bool = False) -> str | None:
+        """Once the hand has been missing a while: which hand is seen and which to use."""
+        if elapsed - self.last_seen_s <= HIDDEN_HINT_S:
+            return None
+        if self.other_seen and not wrong_ok:
+            return wrong_hand_hint(other_side(self.hand), self.hand)
+        return HIDDEN_HINT
 
 
 def _landmarks(live: Any, tf: TrackedFrame, hand: str) -> np.ndarray | None:
@@ -158,11 +187,16 @@ def _landmarks(live: Any, tf: TrackedFrame, hand: str) -> np.ndarray | None:
 
 
 def _result_screen(ctx: StepContext, step: ExecuteStep, hand: str, score: dict[str, Any],
-                   headline: list[tuple[str, str]], error: str | None) -> None:
+                   headline: list[tuple[str, str]], error: str | None,
+                   wrong_hand: bool = False) -> None:
     title = "Well done"
-    if error is not None:
+    if error is not None and wrong_hand:
         title = "Thank you"
-        lines: tuple[str, ...] = ("We could not see your hand well enough to score this one.",)
+        lines: tuple[str, ...] = (f"We only saw your {other_side(hand)} hand.",
+                                  f"This exercise is for your {hand} hand.")
+    elif error is not None:
+        title = "Thank you"
+        lines = ("We could not see your hand well enough to score this one.",)
     else:
         lines = tuple(f"{label}: {value}" for label, value in headline)
     comparison: tuple[str, ...] = ()
