@@ -50,7 +50,7 @@ def _run_engine_session(store: Store) -> str:
                       camera=FakeCamera(count=len(frames)), tracker=ReplayTracker(frames),
                       clips=source, clip_info=source.info, history=None)
     session = Session(Protocol.model_validate(PROTOCOL), devices, PatientInfo("P001", "left"),
-                      SessionOptions(autopilot=True, fast=True))
+                      SessionOptions(autopilot=True, fast=True, camera_check=False))
     result = session.run()
     assert result.status == "completed"
     return result.session_id

@@ -174,7 +174,8 @@ def _session(protocol, display, clock, camera=None, autopilot=False, affected="r
     devices = Devices(clock=clock, display=display, audio=SilentAudio(), writer=writer, camera=camera,
                       tracker=FakeTracker(hands=("left", "right")),
                       clips=ClipSource(shipped_videos_dir()))
-    options = SessionOptions(autopilot=autopilot, fast=True, screenshots_dir=screenshots)
+    options = SessionOptions(autopilot=autopilot, fast=True, screenshots_dir=screenshots,
+                             camera_check=False)  # the camera check has its own tests
     session = Session(protocol, devices, PatientInfo("T1", affected), options)
     session.prepare()
     return session, writer

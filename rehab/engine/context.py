@@ -94,6 +94,7 @@ class StepContext:
         self._screenshot_names: list[str] = []  # saved from the next frame shown
         self.ratings: list[dict[str, Any]] = []
         self.trials: list[dict[str, Any]] = []
+        self.camera_checked = not options.camera_check  # done before the first movement trial
         self.safety = SafetyMonitor(protocol.safety, list(options.prior_ratings))
         self.scoring: Any = devices.scoring or RehabScoring()
 

@@ -13,9 +13,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
-from rehab.devices.base import Frame
+from rehab.devices.base import Command, Frame
 from rehab.engine.context import StepContext, _reopen
 from rehab.errors import CameraEnded, CameraError
 
@@ -24,7 +24,10 @@ SILENCE_S = 3.0  # real time: no frame for this long means the camera has stalle
 
 
 class _Feed:
-    def __init__(self, ctx: StepContext, duration_s: float | None) -> None:
+    def __init__(self, ctx: StepContext, duration_s: float | None,
+                 on_command: Callable[[Command], None] | None = None,
+                 report_shortfall: bool = True) -> None:
+        self.on_command, self.report_shortfall = on_command, report_shortfall
         camera = ctx.devices.camera
         if camera is None:
             raise CameraError("this step needs a camera but none was given",
@@ -64,7 +67,7 @@ class _Feed:
 
     def _ran_out(self) -> None:
         """A file camera ended before the step's time was up: say so, the step is cut short."""
-        if self.duration_s is None or self._time_is_up():
+        if self.duration_s is None or self._time_is_up() or not self.report_shortfall:
             return
         name = getattr(self.camera, "name", "camera")
         # the last frame stands for one frame period: 8 frames at 32 fps are 0.25 s of picture
@@ -106,7 +109,9 @@ class _Feed:
 
     def frames(self) -> Iterator[tuple[Frame, float]]:
         while True:
-            self.ctx.poll()
+            for c in self.ctx.poll():
+                if self.on_command is not None:
+                    self.on_command(c)
             if not self.fast:
                 self.elapsed = self.ctx.active_now() - self.start_active
             if self._time_is_up():
@@ -124,6 +129,12 @@ class _Feed:
             yield frame, self.elapsed
 
 
-def camera_feed(ctx: StepContext, duration_s: float | None) -> Iterator[tuple[Frame, float]]:
-    """Yield (frame, elapsed_s) until ``duration_s`` has passed or the camera has ended."""
-    return _Feed(ctx, duration_s).frames()
+def camera_feed(ctx: StepContext, duration_s: float | None,
+                on_command: Callable[[Command], None] | None = None,
+                report_shortfall: bool = True) -> Iterator[tuple[Frame, float]]:
+    """Yield (frame, elapsed_s) until ``duration_s`` has passed or the camera has ended.
+
+    ``on_command`` sees the screen's other commands (SPACE, numbers); ``report_shortfall``
+    False: a camera ending early is no ``step_not_as_planned`` (the camera check).
+    """
+    return _Feed(ctx, duration_s, on_command, report_shortfall).frames()

@@ -10,6 +10,7 @@ from rehab.devices.base import TrackedFrame, other_side
 from rehab.engine.context import StepContext
 from rehab.engine.scenes import CameraScene, ResultScene, TextScene
 from rehab.engine.scoring_seam import safe_score
+from rehab.engine.steps.camera_check import run_camera_check
 from rehab.engine.steps.camera_feed import camera_feed
 from rehab.engine.steps.tracking import TrackingLane
 from rehab.errors import RehabError
@@ -58,6 +59,9 @@ def run_execute(ctx: StepContext, step: ExecuteStep, reference: object | None) -
     show_result = defaults.show_result if step.show_result is None else step.show_result
     instruction = step.text or TASK_TEXT.get(step.task, "")
     who = "both hands" if choice == "both" else f"{hand} hand"
+    if not ctx.camera_checked:
+        ctx.camera_checked = True
+        run_camera_check(ctx, hand)
     _countdown(ctx, f"Your turn: {who}", instruction, defaults.countdown_s)
     ctx.cue("start")
     ctx.event("trial_started", task=step.task, hand=hand, hand_choice=choice)
