@@ -69,6 +69,7 @@ class RunRequest:
     create_patient: bool = False
     model: str = "full"
     ask_affected: bool = False  # ask on screen which hand is affected (the demo, no --affected)
+    closing_line: str | None = None  # the end screen's last line (home: per the assignment)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -286,7 +287,8 @@ def _new_session(req, loaded, devices, patient, resumed_from: str | None = None,
 
     options = SessionOptions(autopilot=req.autopilot, fast=req.fast,
                              screenshots_dir=req.screenshots_dir, start_step=start_step,
-                             resumed_from=resumed_from, prior_ratings=prior_ratings)
+                             resumed_from=resumed_from, prior_ratings=prior_ratings,
+                             closing_line=req.closing_line)
     return Session(loaded, devices, patient, options)
 
 

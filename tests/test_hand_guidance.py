@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from engine_helpers import protocol, rig
 
 from rehab.devices.base import Command
@@ -86,3 +87,61 @@ def test_demo_help_says_the_side_is_asked():
 
     out = CliRunner().invoke(main, ["demo", "--help"]).output
     assert "asked on screen" in out and "[default: left]" not in out
+
+
+# -- screens that name things right (end, home, mirror) ---------------------------------------
+def test_end_screen_has_no_half_full_step_bar_and_says_when_next():
+    from rehab.engine.scenes import TextScene
+
+    r = rig(protocol({"kind": "rest", "duration_s": 1}, {"kind": "rate", "ratings": [
+        {"scale": "pain", "default": 1}]}), closing_line="See you next time: 2 more sessions "
+        "this week.")
+    r.session.run()
+    last = r.display.shown[-1].scene
+    assert isinstance(last, TextScene) and last.title == "Session complete"
+    assert last.progress is None
+    assert last.body == ("Well done! You have finished today's session.\n"
+                         "See you next time: 2 more sessions this week.")
+
+
+def test_mirror_screens_name_the_moving_hand():
+    from rehab.engine.scenes import MirrorScene, TextScene
+
+    r = rig(protocol({"kind": "mirror", "duration_s": 2, "movement": "Open and close",
+                      "text": "Put your right hand behind the mirror."}),
+            affected="right", camera=FakeCamera(count=300), continue_screens=True,
+            autopilot=False)
+    r.session.run()
+    mirrors = [s.scene for s in r.display.shown if isinstance(s.scene, MirrorScene)]
+    assert mirrors and {m.progress.label for m in mirrors} == {"Mirror - move your left hand"}
+    setup = [s.scene for s in r.display.shown if isinstance(s.scene, TextScene)][0]
+    assert setup.title == "Mirror: move your left hand"
+
+
+@pytest.mark.parametrize(("per_week", "done", "want"), [
+    (5, 0, "See you next time: 4 more sessions this week."),
+    (5, 3, "See you next time: 1 more session this week."),
+    (5, 4, "That was your last session for this week. Well done!"),
+    (7, 2, "See you tomorrow."),
+    (7, 6, "That was your last session for this week. Well done!"),
+    (3, 5, "That was your last session for this week. Well done!"),  # extra practice
+])
+def test_closing_line_follows_the_assignment(per_week, done, want):
+    from pathlib import Path
+
+    from rehab.home import AssignmentStatus, closing_line
+
+    assert closing_line(AssignmentStatus("x", Path("x.yaml"), per_week, done)) == want
+
+
+def test_home_screen_shows_only_what_the_patient_can_start_without_citation():
+    from pathlib import Path
+
+    from rehab.home import AssignmentStatus, HomePlan, home_scene, patient_title
+
+    mirror = AssignmentStatus("Mirror therapy (after Yavuzer et al. 2008)", Path("m.yaml"), 3, 0)
+    home = AssignmentStatus("Home session (about 12 minutes)", Path("h.yaml"), 5, 1)
+    scene = home_scene(HomePlan("P1", (home, mirror), home))
+    assert scene.body == "Home session (about 12 minutes)\n\nThis week: 1 of 5 sessions done"
+    assert patient_title(mirror.protocol_name) == "Mirror therapy"
+    assert patient_title("Action observation (after Ertelt et al. 2007)") == "Action observation"

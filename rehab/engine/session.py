@@ -282,6 +282,7 @@ class Session:
         ctx = self.ctx
         ctx.event("safety_stop", **detail)
         ctx.cue("warning")
+        ctx.progress = None
         try:
             ctx.message(STOP_TITLE, STOP_BODY)
         except (SessionAborted, StepSkipped):
@@ -289,10 +290,14 @@ class Session:
 
     def _finish(self, result: SessionResult) -> None:
         ctx = self.ctx
+        ctx.progress = None  # the last screens are no step: no "Step 7 of 7" with a part bar
         if result.status == "completed":
             ctx.cue("done")
+            body = "Well done! You have finished today's session."
+            if self.options.closing_line:
+                body += f"\n{self.options.closing_line}"
             try:
-                ctx.message("Session complete", "Well done! You have finished today's session.")
+                ctx.message("Session complete", body)
             except (SessionAborted, StepSkipped):
                 pass
         elif result.status == "terminated":  # the system is stopping: say so, wait for nothing

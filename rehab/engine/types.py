@@ -51,6 +51,8 @@ class SessionOptions:
         resumed_from: id of the interrupted session this one resumes (stored with it).
         prior_ratings: (key, value) of every rating stored by the earlier fragments of a
             resumed session chain, oldest first: the safety rules apply to them too.
+        closing_line: the last line of the "Session complete" screen (``rehab home`` says
+            when the next session is due, from the assignment's sessions per week).
         camera_check: before the first movement trial, show the camera until the hand is in
             frame, large enough and lit (``rehab.engine.steps.camera_check``).
         background_tracking: track camera frames on a worker thread (newest frame wins) so the
@@ -66,6 +68,7 @@ class SessionOptions:
     background_tracking: bool | None = None
     prior_ratings: tuple[tuple[str, int], ...] = ()
     camera_check: bool = True
+    closing_line: str | None = None
 
     @property
     def track_in_background(self) -> bool:
