@@ -70,6 +70,7 @@ class RunRequest:
     model: str = "full"
     ask_affected: bool = False  # ask on screen which hand is affected (the demo, no --affected)
     closing_line: str | None = None  # the end screen's last line (home: per the assignment)
+    library: Path | None = None  # --library DIR: clips (after the protocol's own videos/)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -118,7 +119,7 @@ def run_session(req: RunRequest, display: Display | None = None, clock: Clock | 
         store.check_writable()
         _check_screenshots_dir(req.screenshots_dir)
         patient = _patient(store, req)
-        loaded = load_protocol_file(req.protocol_path)
+        loaded = load_protocol_file(req.protocol_path, req.library)
         clock = clock or make_clock(req.fast)
         if display is None:
             from rehab.devices.display import PygameDisplay
@@ -186,16 +187,39 @@ def _patient(store, req: RunRequest):
                        consent_video=p.consent_video)
 
 
-def load_protocol_file(path: Path):
+def load_protocol_file(path: Path, library: Path | None = None):
     """Load and validate ``path`` (a ``rehab.protocol.LoadedProtocol``; ProtocolError lists
-    every problem with its line)."""
+    every problem with its line).
+
+    Its clips come from the first folder of ``rehab.paths.clip_search_path`` that holds all of
+    them: the protocol's own ``videos/``, then ``library`` (``--library DIR``), then the
+    shipped clips, so a copied protocol still finds the shipped clips.
+    """
+    from rehab.errors import ProtocolError
+    from rehab.paths import clip_search_path
     from rehab.protocol import load_protocol
 
     path = Path(path)
     if not path.is_file():
         raise RehabError(f"protocol file {path} not found",
                          hint="give the path of a protocol YAML file, e.g. protocols/demo.yaml")
-    return load_protocol(path)
+    if library is not None and not Path(library).is_dir():
+        raise RehabError(f"clip library {library} is not a folder",
+                         hint="give the folder that holds the clips: --library DIR")
+    folders = clip_search_path(path, library)
+    first: ProtocolError | None = None
+    for folder in folders:
+        try:
+            return load_protocol(path, videos_dir=folder)
+        except ProtocolError as exc:
+            if not exc.issues or any(i.code != "P008" for i in exc.issues):
+                raise  # a problem other than missing clips: no other folder can fix it
+            first = first or exc
+    assert first is not None
+    looked = ", ".join(str(f) for f in folders)
+    raise ProtocolError(first.message, first.issues,
+                        hint=f"no folder holds every clip of the protocol (looked in {looked}); "
+                        "put them together in one folder and give it with --library DIR")
 
 
 def _needs_camera(protocol) -> bool:
@@ -315,7 +339,7 @@ def _resume_choice(req, store, patient_id, loaded, display, clock) -> tuple[str,
 
 
 AFFECTED_QUESTION = TextScene(
-    title="Which hand do you want to practise with?",
+    title="Which hand is affected?",
     body="The exercises are for the affected hand (the weaker one).\n\n"
     "LEFT arrow = my left hand\nRIGHT arrow = my right hand",
     footer="Press LEFT or RIGHT",

@@ -26,6 +26,9 @@ def _session_options(func):
                      help="Save a PNG of the first frame of every step into this folder."),
         click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path),
                      help="Session store folder (default: $REHAB_DATA or the user data folder)."),
+        click.option("--library", type=click.Path(file_okay=False, path_type=Path),
+                     help="Folder of clips to use when the protocol's own videos/ folder "
+                     "lacks them (then the shipped clips)."),
         click.option("--model", type=click.Choice(["full", "lite"]), default="full",
                      show_default=True, help="Hand-tracking model (lite is faster, less exact)."),
     ]
@@ -42,7 +45,7 @@ def _request(protocol: Path, patient: str, **kw):
         camera=kw["camera"], autopilot=kw["autopilot"], fast=kw["fast"],
         screenshots_dir=kw["screenshots"], data_dir=kw["data_dir"], model=kw["model"],
         resume=kw.get("resume"), affected_side=kw.get("affected"),
-        create_patient=kw.get("create_patient", False),
+        create_patient=kw.get("create_patient", False), library=kw.get("library"),
     )
 
 
