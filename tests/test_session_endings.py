@@ -359,3 +359,16 @@ def test_review_lists_safety_stops_in_their_own_colour_and_counts_chains_once(tm
     assert "ended by the patient" not in safety and b not in safety
     assert "<b class=tone-patient>ended by the patient: ended by the user</b>" in page
     assert ".tone-safety{color:#7a3e00" in page and ".tone-patient{color:#b00}" in page
+
+
+def test_ending_by_the_patient_says_it_is_saved():
+    from rehab.devices.base import CommandKind
+    from rehab.engine.scenes import TextScene
+    from rehab.testing import ScriptedInput
+
+    keys = ScriptedInput().at(0.5, CommandKind.QUIT).at(0.6, CommandKind.YES)
+    r = rig(protocol({"kind": "rest", "duration_s": 5}), keys=keys, autopilot=False)
+    r.session.run()
+    last = r.display.shown[-1].scene
+    assert isinstance(last, TextScene) and last.title == "The session has ended"
+    assert last.body == "Everything you did is saved.\nThank you."

@@ -51,6 +51,7 @@ from rehab.engine.writer import SessionInfo
 from rehab.errors import CameraError, ClipError, RehabError, TrackerError
 from rehab.protocol.models import PlannedStep, Protocol
 
+ENDED_MESSAGE_S = 3.0  # how long "The session has ended" stays after ESC + Y
 NO_SOUND_TITLE = "No sound: watch for the screen cue"
 NO_SOUND_BODY = ("This computer cannot play the start and stop tones today.\n"
                  "Keep your eyes on the screen: it shows when to start and stop.")
@@ -298,6 +299,13 @@ class Session:
                 body += f"\n{self.options.closing_line}"
             try:
                 ctx.message("Session complete", body)
+            except (SessionAborted, StepSkipped):
+                pass
+        elif result.end_reason in ("ended_by_patient", "camera_lost"):  # not for a closed window
+            scene = TextScene(title="The session has ended",
+                              body="Everything you did is saved.\nThank you.", footer="")
+            try:
+                ctx.hold(lambda _left: scene, ENDED_MESSAGE_S)
             except (SessionAborted, StepSkipped):
                 pass
         elif result.status == "terminated":  # the system is stopping: say so, wait for nothing
