@@ -372,3 +372,21 @@ def test_ending_by_the_patient_says_it_is_saved():
     last = r.display.shown[-1].scene
     assert isinstance(last, TextScene) and last.title == "The session has ended"
     assert last.body == "Everything you did is saved.\nThank you."
+
+
+def test_ending_while_the_camera_is_lost_is_stored_as_camera_lost():
+    from rehab.devices.base import CommandKind
+    from rehab.testing import FakeCamera, ScriptedInput
+
+    keys = ScriptedInput()
+    keys.when(lambda s: type(s).__name__ == "Overlay" and "camera" in s.title.lower(),
+              CommandKind.QUIT)
+    keys.when(lambda s: type(s).__name__ == "Overlay" and "End the session" in s.title,
+              CommandKind.YES)
+    r = rig(protocol({"kind": "execute", "task": "open_close", "duration_s": 5}),
+            camera=FakeCamera(count=3000, fail_after=5), keys=keys, autopilot=False,
+            continue_screens=True)
+    result = r.session.run()
+    assert (result.end_reason, r.writer.status, r.writer.end_reason) == \
+        ("camera_lost", "aborted", "camera_lost")
+    assert r.writer.end_detail["reason"].startswith("camera fake camera lost: ")
