@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from rehab.devices.quiet import quiet_native_stderr
+from rehab.devices.visibility import HEADLESS_HINT, unseen_reason
 from rehab.errors import RehabError
 from rehab.paths import data_dir, shipped_protocols_dir
 
@@ -40,6 +41,8 @@ PACKAGES: tuple[tuple[str, str], ...] = (
 )
 # These ship their own cv2 module and overwrite MediaPipe's OpenCV when installed alongside it.
 CONFLICTING = ("opencv-python", "opencv-python-headless", "opencv-contrib-python-headless")
+NO_SOUND = ("sessions open with 'No sound: watch for the screen cue' and eyes-closed imagery "
+            "runs with eyes open")
 MIN_FREE_BYTES = 200 * 1024**2  # a session with recorded video needs tens of MB
 LOW_FREE_BYTES = 2 * 1024**3
 NO_CAMERA_HINT = "connect a webcam, or use a video file as the camera: rehab demo --camera FILE.mp4"
@@ -245,13 +248,14 @@ def check_sdl(start: Callable[[], tuple[str, str | None]] | None) -> list[Check]
         hint = "run on a desktop session, or set SDL_VIDEODRIVER (e.g. x11, wayland, windows)"
         return [Check("display", "fail", f"SDL video does not start: {exc}", hint)]
     checks = []
-    if video in ("dummy", "offscreen"):
+    unseen = unseen_reason(video)
+    if unseen is not None:
         checks.append(
             Check(
                 "display",
                 "warn",
-                f"SDL video driver '{video}': nothing will be visible",
-                "unset SDL_VIDEODRIVER to see the session window",
+                f"{unseen}; rehab run/demo/home refuse to start here without --autopilot",
+                HEADLESS_HINT,
             )
         )
     else:
@@ -270,7 +274,7 @@ def check_sdl(start: Callable[[], tuple[str, str | None]] | None) -> list[Check]
             Check(
                 "audio",
                 "warn",
-                "no audio device: sessions run without sound cues",
+                f"no audio device: sessions run without sound cues ({NO_SOUND})",
                 "connect speakers/headphones or check the system sound settings",
             )
         )

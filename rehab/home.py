@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -73,11 +74,9 @@ def home_scene(plan: HomePlan) -> TextScene:
             footer="Press ESC to close",
         )
     t = plan.today
-    lines = [t.protocol_name, "", f"This week: {t.done_this_week} of {t.per_week} sessions done"]
-    for item in plan.items:
-        if item is not t:
-            lines.append(f"Also: {item.protocol_name} ({item.done_this_week} of "
-                         f"{item.per_week} this week)")
+    # only what the patient can start with SPACE, named without the clinician's citation
+    lines = [patient_title(t.protocol_name), "",
+             f"This week: {t.done_this_week} of {t.per_week} sessions done"]
     if t.left_this_week == 0:
         lines += ["", "You have done all your sessions this week. Well done!",
                   "You may practise again if you like."]
@@ -86,6 +85,26 @@ def home_scene(plan: HomePlan) -> TextScene:
         body="\n".join(lines),
         footer="Press SPACE to start      ESC to close",
     )
+
+
+_CITATION = re.compile(r"\s*\((?:after|based on|from)\s[^()]*\)\s*$", re.IGNORECASE)
+
+
+def patient_title(protocol_name: str) -> str:
+    """A protocol's name as a patient reads it: "Mirror therapy (after Yavuzer et al. 2008)"
+    -> "Mirror therapy" (the citation is for the clinician)."""
+    return _CITATION.sub("", protocol_name).strip() or protocol_name
+
+
+def closing_line(item: AssignmentStatus) -> str:
+    """What to say at the end of the session just run for ``item`` (counted before it)."""
+    left = item.left_this_week - 1
+    if left <= 0:
+        return "That was your last session for this week. Well done!"
+    if item.per_week >= 7:
+        return "See you tomorrow."
+    more = "1 more session" if left == 1 else f"{left} more sessions"
+    return f"See you next time: {more} this week."
 
 
 def wait_for_start(display: Display, clock: Clock, plan: HomePlan, autopilot: bool = False) -> bool:
@@ -116,7 +135,9 @@ def run_home(req: RunRequest, display: Display | None = None) -> Any:
     own = display is None
     if display is None:
         from rehab.devices.display import PygameDisplay
+        from rehab.devices.visibility import require_visible
 
+        require_visible(req.autopilot)
         display = PygameDisplay(fullscreen=not req.window, clock=clock)
     try:
         if not wait_for_start(display, clock, plan, req.autopilot) or plan.today is None:
@@ -128,6 +149,7 @@ def run_home(req: RunRequest, display: Display | None = None) -> Any:
                 "PROTOCOL --per-week N",
             )
         req.protocol_path = plan.today.protocol_path
+        req.closing_line = closing_line(plan.today)
         return run_session(req, display=display, clock=clock)
     finally:
         if own:

@@ -53,3 +53,14 @@ def videos_dir_for(protocol_path: str | os.PathLike) -> Path:
         if cand.is_dir():
             return cand
     return p.parent.parent / "videos"
+
+
+def clip_search_path(protocol_path: str | os.PathLike,
+                     library: str | os.PathLike | None = None) -> list[Path]:
+    """Folders to take a protocol's clips from, in order: its own ``videos/``
+    (``videos_dir_for``), then ``--library DIR``, then the shipped clip library."""
+    out: list[Path] = []
+    for folder in (videos_dir_for(protocol_path), library, shipped_videos_dir()):
+        if folder is not None and Path(folder).resolve() not in out:
+            out.append(Path(folder).resolve())
+    return out

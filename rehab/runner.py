@@ -8,6 +8,7 @@ built here from the options.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import traceback
@@ -17,6 +18,7 @@ from typing import Any
 
 from rehab.devices.base import Clock, CommandKind, Display, SilentAudio
 from rehab.devices.clock import MonotonicClock, SimulatedClock
+from rehab.devices.stop_signal import StopSignal
 from rehab.engine.scenes import TextScene
 from rehab.errors import CameraError, RehabError
 from rehab.paths import data_dir as default_data_dir
@@ -66,6 +68,9 @@ class RunRequest:
     affected_side: str | None = None
     create_patient: bool = False
     model: str = "full"
+    ask_affected: bool = False  # ask on screen which hand is affected (the demo, no --affected)
+    closing_line: str | None = None  # the end screen's last line (home: per the assignment)
+    library: Path | None = None  # --library DIR: clips (after the protocol's own videos/)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -84,10 +89,10 @@ class _GuardedWriter:
         self.begun = True
         return self.session_id
 
-    def end(self, status: str) -> None:
+    def end(self, status: str, reason: str | None = None, detail: dict | None = None) -> None:
         if not self.ended:
             self.ended = True
-            self._inner.end(status)
+            self._inner.end(status, reason, detail)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
@@ -107,23 +112,38 @@ def run_session(req: RunRequest, display: Display | None = None, clock: Clock | 
 
     store = Store(req.data_dir)
     opened: list[Any] = []
+    # before pygame starts: SDL leaves a handler it finds in place (else SIGTERM = window closed)
+    stop = StopSignal().__enter__()
+    opened.append(stop)
     try:
         store.check_writable()
         _check_screenshots_dir(req.screenshots_dir)
         patient = _patient(store, req)
-        loaded = load_protocol_file(req.protocol_path)
+        loaded = load_protocol_file(req.protocol_path, req.library)
         clock = clock or make_clock(req.fast)
         if display is None:
             from rehab.devices.display import PygameDisplay
+            from rehab.devices.visibility import require_visible
 
+            require_visible(req.autopilot)
             display = PygameDisplay(fullscreen=not req.window, clock=clock)
             opened.append(display)
+        if req.ask_affected and req.affected_side is None and not req.autopilot:
+            side = ask_affected_side(display, clock)
+            if side is None:
+                raise RehabError("the window was closed before the session started",
+                                 hint="run the command again when ready")
+            patient = dataclasses.replace(patient, affected_side=side)
+            req.affected_side = side
         display.show(TextScene(title="Getting ready", body="Starting the camera and the "
                                "hand tracking. This takes a few seconds.", footer=""))
         try:
             devices = _build_devices(req, loaded, store, patient, clock, display, opened)
+            devices.stop_requested = stop.requested
             resume = _resume_choice(req, store, patient.id, loaded, display, clock)
-            session = _new_session(req, loaded, devices, patient, *(resume or (None, 0)))
+            resumed_from, start_step = resume or (None, 0)
+            prior = tuple(store.chain_ratings(resumed_from)) if resumed_from else ()
+            session = _new_session(req, loaded, devices, patient, resumed_from, start_step, prior)
             session.prepare()
         except RehabError as exc:
             _quiet(show_message, display, clock, req.autopilot, "The session cannot start",
@@ -163,19 +183,43 @@ def _patient(store, req: RunRequest):
             hint=f"add them first: rehab patients add {req.patient_id} --affected left "
             "(or --affected right), then run this command again",
         )
-    return PatientInfo(id=p.id, affected_side=req.affected_side or p.affected_side)
+    return PatientInfo(id=p.id, affected_side=req.affected_side or p.affected_side,
+                       consent_video=p.consent_video)
 
 
-def load_protocol_file(path: Path):
+def load_protocol_file(path: Path, library: Path | None = None):
     """Load and validate ``path`` (a ``rehab.protocol.LoadedProtocol``; ProtocolError lists
-    every problem with its line)."""
+    every problem with its line).
+
+    Its clips come from the first folder of ``rehab.paths.clip_search_path`` that holds all of
+    them: the protocol's own ``videos/``, then ``library`` (``--library DIR``), then the
+    shipped clips, so a copied protocol still finds the shipped clips.
+    """
+    from rehab.errors import ProtocolError
+    from rehab.paths import clip_search_path
     from rehab.protocol import load_protocol
 
     path = Path(path)
     if not path.is_file():
         raise RehabError(f"protocol file {path} not found",
                          hint="give the path of a protocol YAML file, e.g. protocols/demo.yaml")
-    return load_protocol(path)
+    if library is not None and not Path(library).is_dir():
+        raise RehabError(f"clip library {library} is not a folder",
+                         hint="give the folder that holds the clips: --library DIR")
+    folders = clip_search_path(path, library)
+    first: ProtocolError | None = None
+    for folder in folders:
+        try:
+            return load_protocol(path, videos_dir=folder)
+        except ProtocolError as exc:
+            if not exc.issues or any(i.code != "P008" for i in exc.issues):
+                raise  # a problem other than missing clips: no other folder can fix it
+            first = first or exc
+    assert first is not None
+    looked = ", ".join(str(f) for f in folders)
+    raise ProtocolError(first.message, first.issues,
+                        hint=f"no folder holds every clip of the protocol (looked in {looked}); "
+                        "put them together in one folder and give it with --library DIR")
 
 
 def _needs_camera(protocol) -> bool:
@@ -209,10 +253,15 @@ def _build_devices(req, loaded, store, patient, clock, display, opened):
         # the engine asks after recording today's trial: "previous" means an earlier session
         return store.previous_trial(patient.id, task, hand, exclude_session=writer.session_id)
 
+    recorder = None
+    if patient.consent_video:  # the engine still asks the step (record_video) each time
+        from rehab.devices.recording import video_recorder
+
+        recorder = video_recorder(store.data_dir, lambda: writer.session_id)
     return Devices(clock=clock, display=display, audio=audio, writer=writer,
                    camera=camera, tracker=tracker,
                    clips=ClipSource(videos, cache_frames=req.fast), clip_info=library.get,
-                   history=history)
+                   history=history, recorder=recorder)
 
 
 class OpenOnceCamera:
@@ -256,13 +305,14 @@ def _open_camera(req: RunRequest) -> OpenOnceCamera:
 
 
 def _new_session(req, loaded, devices, patient, resumed_from: str | None = None,
-                 start_step: int = 0):
+                 start_step: int = 0, prior_ratings: tuple = ()):
     from rehab.engine.session import Session
     from rehab.engine.types import SessionOptions
 
     options = SessionOptions(autopilot=req.autopilot, fast=req.fast,
                              screenshots_dir=req.screenshots_dir, start_step=start_step,
-                             resumed_from=resumed_from)
+                             resumed_from=resumed_from, prior_ratings=prior_ratings,
+                             closing_line=req.closing_line)
     return Session(loaded, devices, patient, options)
 
 
@@ -288,6 +338,28 @@ def _resume_choice(req, store, patient_id, loaded, display, clock) -> tuple[str,
     return found if answer else None
 
 
+AFFECTED_QUESTION = TextScene(
+    title="Which hand is affected?",
+    body="The exercises are for the affected hand (the weaker one).\n\n"
+    "LEFT arrow = my left hand\nRIGHT arrow = my right hand",
+    footer="Press LEFT or RIGHT",
+)
+
+
+def ask_affected_side(display: Display, clock: Clock) -> str | None:
+    """Ask which hand is affected: "left", "right", or None when the window was closed."""
+    display.show(AFFECTED_QUESTION)
+    while True:
+        for cmd in display.poll():
+            if cmd.kind == CommandKind.LEFT:
+                return "left"
+            if cmd.kind == CommandKind.RIGHT:
+                return "right"
+            if cmd.kind in (CommandKind.CLOSE, CommandKind.QUIT):
+                return None
+        clock.sleep_until(clock.now() + POLL_S)
+
+
 def ask_yes_no(display: Display, clock: Clock, scene: object) -> bool | None:
     """Show ``scene`` until Y (True) or N / ESC (False); None when the window was closed."""
     display.show(scene)
@@ -308,14 +380,15 @@ def _guarded_run(session, devices, data_dir: Path, req: RunRequest):
     writer = devices.writer
     try:
         return session.run()
-    except RehabError:
-        if writer.begun:
-            _quiet(writer.end, "aborted")
+    except RehabError as exc:
+        if writer.begun:  # saved so far; the next run offers to go on from here
+            _quiet(writer.end, "interrupted", "interrupted", {"reason": exc.message})
         raise
     except Exception as exc:  # noqa: BLE001 - the last line of defence before the patient
         log = write_crash_log(data_dir, exc)
         if writer.begun:
-            _quiet(writer.end, "aborted")
+            _quiet(writer.end, "interrupted", "interrupted",
+                   {"reason": f"unexpected error {type(exc).__name__}", "log": str(log)})
         _quiet(show_stopped, devices.display, devices.clock, req.autopilot)
         raise RehabError(
             "the session stopped because of an unexpected problem; everything recorded "

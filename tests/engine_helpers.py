@@ -66,6 +66,8 @@ def rig(proto: Protocol, *, autopilot: bool = True, fast: bool = True, affected:
                       history=history,
                       scoring=None if real_scoring else FakeScoring(frames_per_rep=15),
                       recorder=recorder)
+    # the camera check (its own tests turn it on) would add camera screens before each trial
+    options.setdefault("camera_check", False)
     opts = SessionOptions(autopilot=autopilot, fast=fast, **options)
     session = Session(proto, devices, PatientInfo("P001", affected, consent_video), opts)
     return Rig(session, clock, display, keys, writer, cam, tracker, source, audio)

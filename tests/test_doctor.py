@@ -219,3 +219,15 @@ def test_demo_protocol_check(tmp_path):
 def test_dummy_audio_driver_warns():
     checks = {c.name: c for c in doctor.check_sdl(lambda: ("x11", "dummy"))}
     assert checks["display"].status == "ok" and checks["audio"].status == "warn"
+
+
+def test_headless_display_warning_says_sessions_refuse_and_how_to_run_headless(tmp_path):
+    from rehab.devices.visibility import HEADLESS_HINT
+
+    checks = by_name(run(tmp_path, healthy(tmp_path, sdl=lambda: ("offscreen", None))))
+    assert checks["display"].status == "warn"
+    assert checks["display"].detail.endswith(
+        "nobody can see the session window; rehab run/demo/home refuse to start here without "
+        "--autopilot")
+    assert checks["display"].hint == HEADLESS_HINT and "--autopilot" in HEADLESS_HINT
+    assert "No sound: watch for the screen cue" in checks["audio"].detail

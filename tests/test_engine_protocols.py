@@ -23,8 +23,14 @@ def test_shipped_protocol_runs_to_the_end(path):
     r = rig(loaded, clips=clips, camera=FakeCamera(count=300))
     result = r.session.run()
     assert result.status == "completed", result.stop_reason
-    assert [s["status"] for s in r.writer.steps] == ["completed"] * len(steps)
     camera_steps = [p for p in steps if p.kind in ("execute", "mirror")]
+    # a camera step the 10 s file camera could not fill is stored cut short, saying why
+    short = {e.step_index: e.data for e in r.writer.of("step_not_as_planned")}
+    assert set(short) <= {p.index for p in camera_steps}
+    assert all(d["cause"] == "camera_ran_out" and d["ran_s"] < d["planned_s"]
+               for d in short.values())
+    assert [s["status"] for s in r.writer.steps] == [
+        "cut_short" if p.index in short else "completed" for p in steps]
     assert len(r.writer.trials) == len(camera_steps)
     # the stored session carries the protocol file itself
     assert r.writer.info.protocol_yaml == loaded.text

@@ -50,7 +50,7 @@ def _run_engine_session(store: Store) -> str:
                       camera=FakeCamera(count=len(frames)), tracker=ReplayTracker(frames),
                       clips=source, clip_info=source.info, history=None)
     session = Session(Protocol.model_validate(PROTOCOL), devices, PatientInfo("P001", "left"),
-                      SessionOptions(autopilot=True, fast=True))
+                      SessionOptions(autopilot=True, fast=True, camera_check=False))
     result = session.run()
     assert result.status == "completed"
     return result.session_id
@@ -114,15 +114,19 @@ def test_weekly_adherence_counts_and_assignment_changes():
     import pandas as pd
 
     sessions = pd.DataFrame({
-        "session_start": ["2025-01-06T10:00:00", "2025-01-08T10:00:00", "2025-01-15T10:00:00"],
-        "session_status": ["completed", "interrupted", "completed"],
+        "session_start": ["2025-01-06T10:00:00", "2025-01-08T10:00:00", "2025-01-15T10:00:00",
+                          "2025-01-16T10:00:00", "2025-01-16T10:05:00", "2025-01-16T10:09:00"],
+        "session_status": ["completed", "interrupted", "completed",
+                           "interrupted", "interrupted", "completed"],
+        # a chain of three fragments (killed twice, then completed) is one session
+        "chain_id": ["a", "b", "c", "d", "d", "d"],
     })
     history = [Assignment("P", "a", "x", "p", 3, date(2025, 1, 6)),
                Assignment("P", "a", "x", "p", 5, date(2025, 1, 13))]
     weeks = weekly_adherence(sessions, history, today=date(2025, 1, 22))
     assert weeks["week"].tolist() == [date(2025, 1, 6), date(2025, 1, 13), date(2025, 1, 20)]
-    assert weeks["started"].tolist() == [2, 1, 0]
-    assert weeks["completed"].tolist() == [1, 1, 0]
+    assert weeks["started"].tolist() == [2, 2, 0]
+    assert weeks["completed"].tolist() == [1, 2, 0]
     assert weeks["assigned"].tolist() == [3, 5, 5]
 
 

@@ -91,9 +91,12 @@ def test_every_shipped_protocol_runs_headless(protocol_path, camera_clip, tmp_pa
         ratings = conn.execute(sa.select(schema.ratings.c.key).where(
             schema.ratings.c.session_id == result.session_id)).scalars().all()
     assert row.status == "completed" and row.total_steps == len(planned)
-    # every step started, ended and was stored as completed, in order
+    # every step started, ended and was stored as completed (or cut short when the file
+    # camera ran out before the step's time, with the reason), in order
+    short = {e["step_index"]: e["data"] for e in events if e["kind"] == "step_not_as_planned"}
+    assert all(d["cause"] == "camera_ran_out" for d in short.values())
     assert [(s["step_index"], s["kind"], s["status"]) for s in steps] == [
-        (p.index, p.kind, "completed") for p in planned]
+        (p.index, p.kind, "cut_short" if p.index in short else "completed") for p in planned]
     kinds = Counter(e["kind"] for e in events)
     assert kinds["step_started"] == kinds["step_ended"] == len(planned)
     # execute and mirror steps each produced a scored trial of really tracked frames
@@ -171,7 +174,8 @@ def _session(protocol, display, clock, camera=None, autopilot=False, affected="r
     devices = Devices(clock=clock, display=display, audio=SilentAudio(), writer=writer, camera=camera,
                       tracker=FakeTracker(hands=("left", "right")),
                       clips=ClipSource(shipped_videos_dir()))
-    options = SessionOptions(autopilot=autopilot, fast=True, screenshots_dir=screenshots)
+    options = SessionOptions(autopilot=autopilot, fast=True, screenshots_dir=screenshots,
+                             camera_check=False)  # the camera check has its own tests
     session = Session(protocol, devices, PatientInfo("T1", affected), options)
     session.prepare()
     return session, writer

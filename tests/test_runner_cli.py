@@ -179,7 +179,10 @@ def test_unexpected_crash_ends_the_session_and_logs_the_traceback(monkeypatch, t
     logs = list((store.data_dir / "logs").glob("crash-*.log"))
     assert len(logs) == 1 and "ZeroDivisionError: simulated bug" in logs[0].read_text()
     assert oct(logs[0].stat().st_mode & 0o777) == "0o600"
-    assert [s.status for s in Store().sessions("P1")] == ["aborted"]
+    # saved and resumable: the next run offers to go on from the step that crashed
+    (row,) = Store().sessions("P1")
+    assert (row.status, row.end_reason) == ("interrupted", "interrupted")
+    assert row.end_detail == {"reason": "unexpected error ZeroDivisionError", "log": str(logs[0])}
 
 
 def test_crash_log_goes_to_the_data_dir(tmp_path):
@@ -301,3 +304,22 @@ def test_unwritable_screenshots_folder_is_reported_before_the_session(tmp_path):
                   "--screenshots", str(blocker / "shots"))
     assert result.exit_code == 1 and "screenshots folder" in result.output
     assert Store().sessions("P1") == []  # nothing started
+
+
+@pytest.mark.parametrize("command", [
+    ["run", str(MI), "--patient", "P1"], ["demo"], ["home", "--patient", "P1"]])
+def test_sessions_refuse_to_start_where_nobody_sees_the_window(command, monkeypatch):
+    """SDL_VIDEODRIVER=dummy (as in these tests) without --autopilot: a message, no session."""
+    from rehab.devices.visibility import HEADLESS_HINT
+
+    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
+    store = Store()
+    store.add_patient("P1", "left")
+    store.assign("P1", MI, 3)
+    result = _cli(*command, "--window", "--fast")
+    assert result.exit_code == 1, result.output
+    assert ("the session cannot start: SDL video driver 'dummy' (SDL_VIDEODRIVER is set to it): "
+            "nobody can see the session window") in result.output
+    assert "--autopilot" in result.output and "Traceback" not in result.output
+    assert Store().sessions("P1") == [] and Store().sessions("DEMO") == []
+    assert HEADLESS_HINT[:40] in result.output.replace("\n", " ")

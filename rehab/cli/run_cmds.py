@@ -26,6 +26,9 @@ def _session_options(func):
                      help="Save a PNG of the first frame of every step into this folder."),
         click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path),
                      help="Session store folder (default: $REHAB_DATA or the user data folder)."),
+        click.option("--library", type=click.Path(file_okay=False, path_type=Path),
+                     help="Folder of clips to use when the protocol's own videos/ folder "
+                     "lacks them (then the shipped clips)."),
         click.option("--model", type=click.Choice(["full", "lite"]), default="full",
                      show_default=True, help="Hand-tracking model (lite is faster, less exact)."),
     ]
@@ -42,7 +45,7 @@ def _request(protocol: Path, patient: str, **kw):
         camera=kw["camera"], autopilot=kw["autopilot"], fast=kw["fast"],
         screenshots_dir=kw["screenshots"], data_dir=kw["data_dir"], model=kw["model"],
         resume=kw.get("resume"), affected_side=kw.get("affected"),
-        create_patient=kw.get("create_patient", False),
+        create_patient=kw.get("create_patient", False), library=kw.get("library"),
     )
 
 
@@ -81,8 +84,9 @@ def run_cmd(protocol: Path, patient: str, **kw) -> None:
 
 
 @main.command("demo")
-@click.option("--affected", type=click.Choice(["left", "right"]), default="left",
-              show_default=True, help="Which hand the demo treats as the affected one.")
+@click.option("--affected", type=click.Choice(["left", "right"]), default=None,
+              help="Which hand the demo treats as the affected one (default: asked on screen "
+              "before the first trial; left with --autopilot).")
 @_session_options
 @friendly_errors
 def demo_cmd(affected: str, **kw) -> None:
@@ -99,6 +103,7 @@ def demo_cmd(affected: str, **kw) -> None:
     protocol = shipped_protocols_dir() / "demo.yaml"
     req = _request(protocol, DEMO_PATIENT, affected=affected, create_patient=True,
                    resume=False, **kw)
+    req.ask_affected = affected is None
     _report(run_session(req))
 
 

@@ -161,6 +161,11 @@ def _session_line(r, tasks: str) -> str:
             f"{r['session_status']:<11} {dur}  {tasks or 'no trials'}")
     if "pain_first" in r and str(r["pain_first"]) not in ("<NA>", "nan", "None"):
         line += f"; pain {r['pain_first']}->{r['pain_last']}"
+    status = r["session_status"]
+    if status not in ("completed", "running"):  # why it ended early, and whether it resumes
+        line += f"; {r.get('end_detail') or 'reason not recorded'}"
+    if isinstance(r.get("resumed_from"), str):
+        line += f" (resumes {r['resumed_from']})"
     return line
 
 

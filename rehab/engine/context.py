@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from rehab.devices.base import Command, CommandKind
-from rehab.engine.safety import SafetyMonitor
+from rehab.engine.safety import SafetyFiring, SafetyMonitor
 from rehab.engine.scenes import Overlay, Progress, TextScene
 from rehab.engine.scoring_seam import RehabScoring
 from rehab.engine.types import Devices, PatientInfo, SessionOptions, State
@@ -38,19 +38,22 @@ class StepFailed(Exception):
 
 
 class SessionAborted(Exception):
-    """The person ended the session (ESC + YES, or the window was closed)."""
+    """The session ends early: ``code`` is its end reason (``rehab.engine.endings``):
+    ended_by_patient (ESC + YES), window_closed, camera_lost or terminated (SIGTERM)."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, code: str = "ended_by_patient") -> None:
         super().__init__(reason)
         self.reason = reason
+        self.code = code
 
 
 class SafetyStop(Exception):
     """A safety rule fired; the session ends calmly."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, firing: SafetyFiring | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.firing = firing
 
 
 GLOBAL_KINDS = {CommandKind.PAUSE, CommandKind.QUIT, CommandKind.SKIP, CommandKind.CLOSE}
@@ -61,6 +64,7 @@ class StepInfo:
     index: int  # 0-based index in protocol.flatten()
     kind: str
     started_t: float
+    cut_short: bool = False  # the step ended before its planned time (the camera ran out)
 
 
 class StepContext:
@@ -90,7 +94,8 @@ class StepContext:
         self._screenshot_names: list[str] = []  # saved from the next frame shown
         self.ratings: list[dict[str, Any]] = []
         self.trials: list[dict[str, Any]] = []
-        self.safety = SafetyMonitor(protocol.safety)
+        self.camera_checked = not options.camera_check  # done before the first movement trial
+        self.safety = SafetyMonitor(protocol.safety, list(options.prior_ratings))
         self.scoring: Any = devices.scoring or RehabScoring()
 
     # -- time -------------------------------------------------------------------------------
@@ -129,9 +134,22 @@ class StepContext:
         self.devices.writer.rating(index, key, value, t)
         self.ratings.append({"step_index": index, "key": key, "value": value, "t": t})
         self.event("rating_given", key=key, value=value)
-        reason = self.safety.check(key, value)
-        if reason is not None:
-            raise SafetyStop(reason)
+        firing = self.safety.check_firing(key, value)
+        if firing is not None:
+            raise SafetyStop(firing.reason, firing)
+
+    def not_as_planned(self, reason: str, *, cut_short: bool = False, **data: Any) -> None:
+        """The current step could not run as planned (a ``step_not_as_planned`` event saying
+        why; ``cut_short`` also stores the step as "cut_short" instead of "completed")."""
+        if self.step is not None and cut_short:
+            self.step.cut_short = True
+        self.event("step_not_as_planned", reason=reason, **data)
+
+    @property
+    def audio_problem(self) -> str | None:
+        """Why the cues cannot be heard (no sound device), or None."""
+        problem = getattr(self.devices.audio, "problem", None)
+        return str(problem) if problem else None
 
     def record_trial(self, task: str, hand: str, score: dict[str, Any], frames: list) -> None:
         index = self.step.index if self.step else -1
@@ -178,10 +196,18 @@ class StepContext:
 
     # -- input ------------------------------------------------------------------------------
     def _raw_poll(self) -> list[Command]:
+        self.check_stop_request()
         commands = self.devices.display.poll()
         for c in commands:
             self.event("key_pressed", command=c.kind.value, value=c.value)
         return commands
+
+    def check_stop_request(self) -> None:
+        """Raise SessionAborted("terminated") once the system asked the process to stop."""
+        asked = self.devices.stop_requested
+        why = asked() if asked is not None else None
+        if why:
+            raise SessionAborted(why, code="terminated")
 
     def poll(self) -> list[Command]:
         """Commands for the current screen; pause, quit and skip are handled here.
@@ -200,7 +226,7 @@ class StepContext:
 
     def _handle_global(self, c: Command) -> None:
         if c.kind == CommandKind.CLOSE:
-            raise SessionAborted("window closed")
+            raise SessionAborted("window closed", code="window_closed")
         if c.kind == CommandKind.SKIP:
             self.event("step_skip_requested")
             raise StepSkipped()
@@ -246,8 +272,10 @@ class StepContext:
             "Press Y to end the session, N to go on",
             {CommandKind.YES, CommandKind.NO, CommandKind.QUIT, CommandKind.CONTINUE},
         )
-        if c.kind in (CommandKind.YES, CommandKind.CLOSE):
-            raise SessionAborted("ended by the user" if c.kind == CommandKind.YES else "window closed")
+        if c.kind == CommandKind.YES:
+            raise SessionAborted("ended by the user")
+        if c.kind == CommandKind.CLOSE:
+            raise SessionAborted("window closed", code="window_closed")
         self.event("quit_cancelled")
         if c.kind == CommandKind.SKIP:
             self._handle_global(c)
@@ -279,7 +307,13 @@ class StepContext:
                     {CommandKind.CONTINUE, CommandKind.QUIT},
                 )
                 if c.kind != CommandKind.CONTINUE:
-                    self._handle_global(c)
+                    try:
+                        self._handle_global(c)
+                    except SessionAborted as exc:
+                        if exc.code != "ended_by_patient":
+                            raise
+                        raise SessionAborted(f"camera {name} lost: {message}",
+                                             code="camera_lost") from exc
                     continue  # ESC answered NO: ask again
             attempts += 1
             try:

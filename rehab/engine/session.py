@@ -2,12 +2,15 @@
 
 Lifecycle (``Session.state``): PREPARING -> RUNNING <-> PAUSED -> FINISHED | ABORTED.
 
-Status mapping (``SessionResult.status`` -> ``writer.end``):
-- "completed" -> "completed";
-- "aborted" (ESC + YES, window closed) -> "aborted";
-- "stopped_by_safety_rule" -> "aborted", with a ``safety_stop`` event holding the reason.
-An unexpected error leaves the store's session "running" (read back as interrupted, so it can
-be resumed) and is raised again.
+Every ending has an end reason (``rehab.engine.endings``), passed to ``writer.end`` with the
+store status it implies:
+- "completed" -> completed;
+- "stopped_by_safety_rule" -> safety_stop (rule and values kept, plus a ``safety_stop`` event);
+- "aborted" -> ended_by_patient (ESC + YES), window_closed, or camera_lost;
+- "terminated" (SIGTERM, seen through ``Devices.stop_requested``) -> terminated: saved, resumable.
+A resumed session first applies the safety rules to the ratings of the earlier fragments
+(``SessionOptions.prior_ratings``). An unexpected error leaves the store's session "running"
+(read back as interrupted, so it can be resumed) and is raised again.
 
 Example:
     >>> session = Session(protocol, devices, PatientInfo("P001", "left"), SessionOptions())
@@ -28,7 +31,9 @@ from rehab.engine.context import (
     StepFailed,
     StepSkipped,
 )
+from rehab.engine.endings import end_reason
 from rehab.engine.safety import STOP_BODY, STOP_TITLE
+from rehab.engine.scenes import TextScene
 from rehab.engine.scoring_seam import check_available
 from rehab.engine.steps import (
     CAMERA_KINDS,
@@ -46,7 +51,10 @@ from rehab.engine.writer import SessionInfo
 from rehab.errors import CameraError, ClipError, RehabError, TrackerError
 from rehab.protocol.models import PlannedStep, Protocol
 
-STORE_STATUS = {"completed": "completed", "aborted": "aborted", "stopped_by_safety_rule": "aborted"}
+ENDED_MESSAGE_S = 3.0  # how long "The session has ended" stays after ESC + Y
+NO_SOUND_TITLE = "No sound: watch for the screen cue"
+NO_SOUND_BODY = ("This computer cannot play the start and stop tones today.\n"
+                 "Keep your eyes on the screen: it shows when to start and stop.")
 
 
 class Session:
@@ -188,12 +196,22 @@ class Session:
                   fast=self.options.fast)
         result = SessionResult(status="completed", session_id=session_id)
         try:
+            self._sound_notice()
+            firing = ctx.safety.replay()  # a rule fired before the crash this session resumes
+            if firing is not None:
+                raise SafetyStop(firing.reason, firing)
             self._walk(result)
         except SessionAborted as exc:
-            result.status, result.stop_reason = "aborted", exc.reason
+            result.status = "terminated" if exc.code == "terminated" else "aborted"
+            result.stop_reason, result.end_reason = exc.reason, exc.code
+            result.end_detail = {"reason": exc.reason}
         except SafetyStop as exc:
             result.status, result.stop_reason = "stopped_by_safety_rule", exc.reason
-            self._safety_screen(exc.reason)
+            result.end_reason = "safety_stop"
+            result.end_detail = {"reason": exc.reason}
+            if exc.firing is not None:
+                result.end_detail.update(rule=exc.firing.rule, values=exc.firing.values)
+            self._safety_screen(result.end_detail)
         except BaseException:
             self.state = State.ABORTED
             self._close()
@@ -204,12 +222,15 @@ class Session:
     def _walk(self, result: SessionResult) -> None:
         ctx = self.ctx
         for planned in self.steps[self.options.start_step:]:
+            ctx.check_stop_request()
             info = ctx.begin_step(planned.index, planned.kind, LABELS.get(planned.kind, ""))
             ctx.event("step_started", kind=planned.kind)
             ctx.cue("step")
             status = "completed"
             try:
                 self._run_step(planned)
+                if info.cut_short:
+                    status = "cut_short"
             except StepSkipped:
                 status = "skipped"
             except (StepFailed, TrackerError, ClipError) as exc:
@@ -250,10 +271,19 @@ class Session:
         else:  # the protocol model admits no other kinds
             raise RehabError(f"unknown step kind {planned.kind!r}")
 
-    def _safety_screen(self, reason: str) -> None:
+    def _sound_notice(self) -> None:
+        """No sound device: say so on screen before the first step (cues become screen cues)."""
+        problem = self.ctx.audio_problem
+        if problem is None:
+            return
+        self.ctx.event("audio_unavailable", reason=problem)
+        self.ctx.message(NO_SOUND_TITLE, NO_SOUND_BODY)
+
+    def _safety_screen(self, detail: dict[str, Any]) -> None:
         ctx = self.ctx
-        ctx.event("safety_stop", reason=reason)
+        ctx.event("safety_stop", **detail)
         ctx.cue("warning")
+        ctx.progress = None
         try:
             ctx.message(STOP_TITLE, STOP_BODY)
         except (SessionAborted, StepSkipped):
@@ -261,15 +291,33 @@ class Session:
 
     def _finish(self, result: SessionResult) -> None:
         ctx = self.ctx
+        ctx.progress = None  # the last screens are no step: no "Step 7 of 7" with a part bar
         if result.status == "completed":
             ctx.cue("done")
+            body = "Well done! You have finished today's session."
+            if self.options.closing_line:
+                body += f"\n{self.options.closing_line}"
             try:
-                ctx.message("Session complete", "Well done! You have finished today's session.")
+                ctx.message("Session complete", body)
             except (SessionAborted, StepSkipped):
                 pass
-        ctx.event("session_ended", status=result.status, reason=result.stop_reason)
-        self.devices.writer.end(STORE_STATUS[result.status])
-        self.state = State.ABORTED if result.status == "aborted" else State.FINISHED
+        elif result.end_reason in ("ended_by_patient", "camera_lost"):  # not for a closed window
+            scene = TextScene(title="The session has ended",
+                              body="Everything you did is saved.\nThank you.", footer="")
+            try:
+                ctx.hold(lambda _left: scene, ENDED_MESSAGE_S)
+            except (SessionAborted, StepSkipped):
+                pass
+        elif result.status == "terminated":  # the system is stopping: say so, wait for nothing
+            ctx.devices.display.show(TextScene(
+                title="The session was saved", body="The computer asked rehab to close.\n"
+                "Next time you can go on where you stopped.", footer=""))
+        ctx.event("session_ended", status=result.status, reason=result.stop_reason,
+                  end_reason=result.end_reason)
+        self.devices.writer.end(end_reason(result.end_reason).status, result.end_reason,
+                                result.end_detail)
+        ended_early = result.status in ("aborted", "terminated")
+        self.state = State.ABORTED if ended_early else State.FINISHED
         result.events = list(ctx.events)
         result.trials = list(ctx.trials)
         result.ratings = list(ctx.ratings)

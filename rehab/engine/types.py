@@ -59,6 +59,12 @@ class SessionOptions:
             ``NN_kind_result.png`` of the trial result screen).
         start_step: 0-based index into ``protocol.flatten()`` to start from (resuming).
         resumed_from: id of the interrupted session this one resumes (stored with it).
+        prior_ratings: (key, value) of every rating stored by the earlier fragments of a
+            resumed session chain, oldest first: the safety rules apply to them too.
+        closing_line: the last line of the "Session complete" screen (``rehab home`` says
+            when the next session is due, from the assignment's sessions per week).
+        camera_check: before the first movement trial, show the camera until the hand is in
+            frame, large enough and lit (``rehab.engine.steps.camera_check``).
         background_tracking: track camera frames on a worker thread (newest frame wins) so the
             camera view stays fluid; None means "in real time, not in fast mode". False tracks
             every frame in order before showing it.
@@ -70,6 +76,9 @@ class SessionOptions:
     start_step: int = 0
     resumed_from: str | None = None
     background_tracking: bool | None = None
+    prior_ratings: tuple[tuple[str, int], ...] = ()
+    camera_check: bool = True
+    closing_line: str | None = None
 
     @property
     def track_in_background(self) -> bool:
@@ -121,6 +130,8 @@ class Devices:
     gives the previous session's score dict for knowledge of results. ``scoring`` defaults to
     ``rehab.scoring`` (imported when first needed). ``recorder(step_index, fps, size)`` opens
     a VideoSink for an execute step with ``record_video: true`` when the patient consented.
+    ``stop_requested()`` returns why the system asks the session to stop (SIGTERM), else None;
+    the engine asks at every input poll, then saves and ends the session resumably.
     """
 
     clock: Clock
@@ -134,14 +145,16 @@ class Devices:
     history: Callable[[str, str], dict | None] | None = None
     scoring: Scoring | None = None
     recorder: Callable[[int, float, tuple[int, int]], VideoSink] | None = None
+    stop_requested: Callable[[], str | None] | None = None
 
 
 @dataclass
 class SessionResult:
     """What ``Session.run`` returns.
 
-    status: "completed", "aborted" or "stopped_by_safety_rule". The store only knows completed /
-    aborted, so a safety stop is stored as "aborted" with a ``safety_stop`` event saying why.
+    status: "completed", "aborted", "stopped_by_safety_rule" or "terminated".
+    end_reason: the code in ``rehab.engine.endings.END_REASONS`` stored with the session;
+    end_detail: what the store keeps with it (the reason sentence; a safety stop's rule and values).
     """
 
     status: str
@@ -151,6 +164,8 @@ class SessionResult:
     ratings: list[dict[str, Any]] = field(default_factory=list)
     steps: list[dict[str, Any]] = field(default_factory=list)
     stop_reason: str | None = None
+    end_reason: str = "completed"
+    end_detail: dict[str, Any] = field(default_factory=dict)
 
     def events_of(self, kind: str) -> list[Event]:
         return [e for e in self.events if e.kind == kind]

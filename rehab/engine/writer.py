@@ -44,7 +44,8 @@ class SessionWriter(Protocol):
     def event(self, event: Event) -> None: ...
 
     def step(self, step_index: int, kind: str, status: str, started_t: float, ended_t: float | None) -> None:
-        """Record a step's outcome: status is "completed", "skipped", "aborted" or "failed"."""
+        """Record a step's outcome: "completed", "skipped", "aborted", "failed" or "cut_short"
+        (ended before its planned time, e.g. a file camera ran out)."""
         ...
 
     def rating(self, step_index: int, key: str, value: int, t: float) -> None: ...
@@ -60,6 +61,9 @@ class SessionWriter(Protocol):
         """A scored trial and every tracked frame of it (for replay and re-scoring)."""
         ...
 
-    def end(self, status: str) -> None:
-        """status: "completed" or "aborted" (a crash leaves "running", read back as interrupted)."""
+    def end(self, status: str, reason: str | None = None,
+            detail: dict[str, Any] | None = None) -> None:
+        """status: "completed", "aborted" or "interrupted" (a crash leaves "running", read back
+        as interrupted); reason: the end reason code (``rehab.engine.endings``), detail: its
+        values (the sentence, a safety rule and its values)."""
         ...

@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from rehab.engine.endings import describe
 from rehab.store import queries
 from rehab.store.db import Store
 from rehab.store.secure import open_private
@@ -32,8 +33,9 @@ TRIAL_COLUMNS = SESSION_COLUMNS + [
     "tracked_fraction",
 ]
 SUMMARY_COLUMNS = SESSION_COLUMNS + [
-    "session_end", "duration_s", "resumed_from", "start_step", "total_steps", "steps_completed",
-    "trials", "repetitions_total", "tracked_fraction_mean",
+    "session_end", "duration_s", "end_reason", "end_detail", "chain_id", "resumed_from",
+    "start_step", "total_steps", "steps_completed", "trials", "repetitions_total",
+    "tracked_fraction_mean",
 ]
 _EPOCH = pd.Timestamp("1970-01-01")
 _HEADLINE = ["task", "hand", "repetitions", "frames", "tracked_fraction"]  # trial columns already
@@ -66,7 +68,26 @@ def _sessions_frame(conn, patient_id: str | None) -> pd.DataFrame:
     df["session_date"] = start.dt.strftime("%Y-%m-%d")
     df["session_end"] = end.dt.strftime("%Y-%m-%dT%H:%M:%S")
     df["duration_s"] = (end - start).dt.total_seconds().round(1)
+    df["end_detail"] = [
+        describe(code, json.loads(d) if isinstance(d, str) else None)
+        if isinstance(code, str) else ""
+        for code, d in zip(df["end_reason"], df["end_detail_json"], strict=True)]
+    df["chain_id"] = chain_ids(df)
     return df
+
+
+def chain_ids(df: pd.DataFrame) -> list[str]:
+    """For each session row, the id of the first session of its resume chain (itself when it
+    resumes nothing): a chain is one session for adherence."""
+    parent = dict(zip(df["session_id"], df["resumed_from"], strict=True))
+    out = []
+    for sid in df["session_id"]:
+        seen = {sid}
+        while isinstance(parent.get(sid), str) and parent[sid] in parent and parent[sid] not in seen:
+            sid = parent[sid]
+            seen.add(sid)
+        out.append(sid)
+    return out
 
 
 def local_times(utc_naive: pd.Series) -> pd.Series:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from rehab.engine.endings import END_REASONS
 from rehab.report import plots
 from rehab.report.export import TRIAL_COLUMNS, export_both
 from rehab.store import queries
@@ -34,7 +35,9 @@ table{border-collapse:collapse;font-size:.8em;margin:.5em 0}
 td,th{border:1px solid #ddd;padding:2px 6px;text-align:right;white-space:nowrap}
 th{background:#f3f3f3}.scroll{overflow-x:auto;max-width:100%}
 td:first-child,th:first-child,td:last-child{text-align:left}img{max-width:100%}.muted{color:#777}
-.status-interrupted,.status-aborted{color:#b00}
+.tone-patient{color:#b00}.tone-system{color:#555}.tone-done{color:#060}
+.tone-safety{color:#7a3e00;background:#fff1c9;font-weight:bold}
+.safety{border-left:4px solid #e0a000;background:#fffaeb;padding:.3em .8em}
 """
 
 
@@ -47,8 +50,12 @@ def weekly_adherence(sessions: pd.DataFrame, history: list[Assignment], today: d
     monday = min(firsts) - timedelta(days=min(firsts).weekday())
     this_monday = today - timedelta(days=today.weekday())
     weeks = []
+    # a resumed chain is one session: counted in the week of its first start, done if its
+    # last fragment completed
+    first = ~sessions["chain_id"].duplicated() if len(sessions) else pd.Series([], dtype=bool)
+    starts = [d for d, keep in zip(starts, first, strict=True) if keep]
     week_of = [d - timedelta(days=d.weekday()) for d in starts]
-    done = sessions["session_status"].eq("completed").tolist() if len(sessions) else []
+    done = chain_outcomes(sessions).eq("completed").tolist() if len(sessions) else []
     started_n = pd.Series(week_of).value_counts() if week_of else pd.Series(dtype=int)
     done_n = pd.Series([w for w, ok in zip(week_of, done, strict=True) if ok]).value_counts()
     while monday <= max(this_monday, max(week_of, default=this_monday)):
@@ -60,6 +67,13 @@ def weekly_adherence(sessions: pd.DataFrame, history: list[Assignment], today: d
         })
         monday += timedelta(days=7)
     return pd.DataFrame(weeks)
+
+
+def chain_outcomes(sessions: pd.DataFrame) -> pd.Series:
+    """The status of each chain's last fragment, one per chain in order of first start."""
+    last = sessions.drop_duplicates("chain_id", keep="last").set_index("chain_id")
+    order = sessions["chain_id"].drop_duplicates()
+    return last.loc[order, "session_status"].reset_index(drop=True)
 
 
 def _assigned_in_week(history: list[Assignment], monday: date) -> int:
@@ -121,6 +135,9 @@ def build_review(store: Store, patient_id: str, today: date | None = None) -> st
         parts.append(f"<h3>{html.escape(task)}</h3>" + _img(plots.progress_plot(task, per, cols), task))
     if not progress:
         parts.append("<p class=muted>No scored trials yet.</p>")
+    parts.append(_safety_section(sessions))
+    parts.append(_not_as_planned_section(store, patient_id))
+    parts.append(_videos_section(store, patient_id))
     parts.append(_ratings_section(sessions, ratings))
     parts.append(_last_session_section(store, sessions))
     parts.append(_sessions_section(sessions, ratings))
@@ -131,10 +148,12 @@ def build_review(store: Store, patient_id: str, today: date | None = None) -> st
 
 
 def _header(patient, assignments: list[Assignment], sessions: pd.DataFrame) -> str:
-    done = int(sessions["session_status"].eq("completed").sum()) if len(sessions) else 0
+    done = int(chain_outcomes(sessions).eq("completed").sum()) if len(sessions) else 0
+    chains = sessions["chain_id"].nunique() if len(sessions) else 0
+    resumed = f", {len(sessions) - chains} resumed parts" if len(sessions) > chains else ""
     lines = [f"<h1>Review of patient {html.escape(patient.id)}</h1>",
-             f"<p>Affected side: <b>{patient.affected_side}</b>. Sessions recorded: {len(sessions)} "
-             f"({done} completed). Report made {datetime.now():%Y-%m-%d %H:%M}.</p>"]
+             f"<p>Affected side: <b>{patient.affected_side}</b>. Sessions recorded: {chains} "
+             f"({done} completed{resumed}). Report made {datetime.now():%Y-%m-%d %H:%M}.</p>"]
     if patient.notes:
         lines.append(f"<p>Notes: {html.escape(patient.notes)}</p>")
     for a in assignments:
@@ -169,8 +188,8 @@ def _last_session_section(store: Store, sessions: pd.DataFrame) -> str:
         events = pd.DataFrame(queries.events_of_session(conn, last["session_id"]),
                               columns=["t", "wall", "kind", "step_index", "data"])
     head = (f"<h2>Last session</h2><p>{last['session_start']} &middot; "
-            f"{html.escape(str(last['protocol_name']))} &middot; status "
-            f"<b class=status-{last['session_status']}>{last['session_status']}</b> &middot; "
+            f"{html.escape(str(last['protocol_name']))} &middot; ended: "
+            f"{_ending(last)} &middot; "
             f"session id <code>{last['session_id']}</code></p>")
     if not len(steps) and not len(events):
         return head + "<p class=muted>Nothing was recorded in this session.</p>"
@@ -186,10 +205,73 @@ def _last_session_section(store: Store, sessions: pd.DataFrame) -> str:
             + _table(listed[["t", "kind", "step_index", "data"]], html.escape(note)))
 
 
+def _ending(row) -> str:
+    """How a session ended, in its tone's colour (a safety stop is not drawn like quitting)."""
+    code = row["end_reason"] if isinstance(row["end_reason"], str) else None
+    tone = END_REASONS[code].tone if code in END_REASONS else "system"
+    text = row["end_detail"] or str(row["session_status"])
+    return f"<b class=tone-{tone}>{html.escape(text)}</b>"
+
+
+def _safety_section(sessions: pd.DataFrame) -> str:
+    """Every safety stop (the rule and its values), listed for the clinician to act on."""
+    stops = sessions[sessions["end_reason"] == "safety_stop"] if len(sessions) else sessions
+    head = "<h2>Safety stops and adverse events</h2>"
+    if not len(stops):
+        return head + "<p class=muted>No session was stopped by a safety rule.</p>"
+    items = "".join(
+        f"<li>{html.escape(str(r['session_start']).replace('T', ' '))} &middot; "
+        f"{html.escape(str(r['protocol_name']))} &middot; {_ending(r)} &middot; session "
+        f"<code>{html.escape(str(r['session_id']))}</code></li>"
+        for _, r in stops.iloc[::-1].iterrows())
+    return (f"{head}<div class=safety><p>{len(stops)} session(s) stopped by a safety rule: "
+            f"ask the patient how they are.</p><ul>{items}</ul></div>")
+
+
+NOT_AS_PLANNED = ("step_not_as_planned", "audio_unavailable")
+
+
+def _not_as_planned_section(store: Store, patient_id: str) -> str:
+    """Steps that could not run as planned (camera ran out, no sound), latest first."""
+    with store.engine.connect() as conn:
+        events = queries.patient_events(conn, patient_id, NOT_AS_PLANNED)
+    head = "<h2>Not as planned</h2>"
+    if not events:
+        return head + "<p class=muted>Every step ran as planned.</p>"
+    rows = pd.DataFrame([{
+        "when": queries.to_local(e["wall"]).strftime("%Y-%m-%d %H:%M"),
+        "session": e["session_id"],
+        "step": "" if e["step_index"] is None else int(e["step_index"]) + 1,
+        "what": "no sound for the whole session" if e["kind"] == "audio_unavailable"
+        else "step not as planned",
+        "why": str(e["data"].get("reason", "")),
+    } for e in events[::-1][:TABLE_ROWS]])
+    return head + _table(rows, f"{len(events)} step(s) or session(s) did not run as planned "
+                               "(step numbers are 1-based)")
+
+
+def _videos_section(store: Store, patient_id: str) -> str:
+    """Camera videos kept for ``record_video`` trials (with consent), and ones refused."""
+    with store.engine.connect() as conn:
+        events = queries.patient_events(conn, patient_id, ("video_recorded", "video_not_recorded"))
+    if not events:
+        return ""
+    rows = pd.DataFrame([{
+        "when": queries.to_local(e["wall"]).strftime("%Y-%m-%d %H:%M"),
+        "session": e["session_id"],
+        "step": "" if e["step_index"] is None else int(e["step_index"]) + 1,
+        "video": e["data"].get("path", "") if e["kind"] == "video_recorded" else "not recorded",
+        "frames / why not": e["data"].get("frames", "") if e["kind"] == "video_recorded"
+        else e["data"].get("reason", ""),
+    } for e in events[::-1][:TABLE_ROWS]])
+    return "<h2>Trial videos</h2>" + _table(rows, "Camera video of record_video trials "
+                                                  "(owner-only files in the data folder)")
+
+
 def _sessions_section(sessions: pd.DataFrame, ratings: list[str]) -> str:
     if not len(sessions):
         return ""
-    cols = ["session_start", "protocol_name", "session_status", "duration_min",
+    cols = ["session_start", "protocol_name", "session_status", "end_detail", "duration_min",
             "steps_completed", "total_steps", "trials", "repetitions_total"]
     cols += [c for c in ratings if c in sessions]
     recent = sessions.iloc[::-1].head(20).assign(

@@ -281,6 +281,11 @@ class Store:
         with self.engine.connect() as conn:
             return queries.find_resumable(conn, patient_id, protocol_sha256)
 
+    def chain_ratings(self, session_id: str) -> list[tuple[str, int]]:
+        """(key, value) of every rating of ``session_id`` and the fragments it resumes."""
+        with self.engine.connect() as conn:
+            return queries.chain_ratings(conn, session_id)
+
     def previous_trial(
         self, patient_id: str, task: str, hand: str, exclude_session: str | None = None
     ) -> dict | None:

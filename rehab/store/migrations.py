@@ -18,20 +18,42 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from rehab.errors import StoreError
-from rehab.store import schema
+from rehab.store import schema, schema_v1
 
 
 def _v1_initial(conn: Connection) -> None:
-    """Every table of the first release.
-
-    Built from ``schema.metadata`` while it is the only migration; once a second one exists,
-    freeze this function's tables as they were in v1.
-    """
-    tables = [t for t in schema.metadata.sorted_tables if t.name != "schema_version"]
-    schema.metadata.create_all(conn, tables=tables)
+    """Every table of the first release, frozen in ``schema_v1`` (later edits to ``schema``
+    do not change what version 1 creates)."""
+    tables = [t for t in schema_v1.metadata.sorted_tables if t.name != "schema_version"]
+    schema_v1.metadata.create_all(conn, tables=tables)
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1_initial]
+# v2 backfill: what the events of a session stored before v2 say about how it ended
+_V2_BACKFILL = (
+    ("completed", "status = 'completed'"),
+    ("interrupted", "status = 'interrupted'"),
+    ("safety_stop", "status = 'aborted' AND EXISTS (SELECT 1 FROM events e WHERE "
+     "e.session_id = sessions.id AND e.kind = 'safety_stop')"),
+    ("window_closed", "status = 'aborted' AND end_reason IS NULL AND EXISTS (SELECT 1 FROM "
+     "events e WHERE e.session_id = sessions.id AND e.kind = 'session_ended' "
+     "AND e.data_json LIKE '%\"reason\":\"window closed\"%')"),
+    ("ended_by_patient", "status = 'aborted' AND end_reason IS NULL AND EXISTS (SELECT 1 FROM "
+     "events e WHERE e.session_id = sessions.id AND e.kind = 'session_ended' "
+     "AND e.data_json LIKE '%\"reason\":\"ended by the user\"%')"),
+)
+
+
+def _v2_end_reason(conn: Connection) -> None:
+    """sessions.end_reason + end_detail; earlier sessions get the reason their events show
+    (an aborted one whose events say nothing keeps NULL: "not recorded")."""
+    conn.execute(sa.text("ALTER TABLE sessions ADD COLUMN end_reason VARCHAR(32)"))
+    conn.execute(sa.text("ALTER TABLE sessions ADD COLUMN end_detail TEXT"))
+    for code, where in _V2_BACKFILL:
+        conn.execute(sa.text(f"UPDATE sessions SET end_reason = :code WHERE {where}"),
+                     {"code": code})
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1_initial, _v2_end_reason]
 LATEST = len(MIGRATIONS)
 
 

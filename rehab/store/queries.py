@@ -12,10 +12,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from rehab.devices.base import HandObservation, TrackedFrame
+from rehab.engine.endings import describe
 from rehab.store import schema
 
 S, T, ST = schema.sessions, schema.trials, schema.steps
-DONE_STEP = ("completed", "skipped")  # a resumed session starts after these
+DONE_STEP = ("completed", "skipped", "cut_short")  # a resumed session starts after these
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,19 @@ class SessionRow:
     resumed_from: str | None
     start_step: int
     total_steps: int
+    end_reason: str | None = None  # a code of rehab.engine.endings.END_REASONS
+    end_detail_json: str | None = None
+
+    @property
+    def end_detail(self) -> dict:
+        return json.loads(self.end_detail_json) if self.end_detail_json else {}
+
+    @property
+    def end_text(self) -> str:
+        """How it ended, for people ("stopped by a safety rule: pain rose by 2 ...")."""
+        if self.status == "running":
+            return "running"
+        return describe(self.end_reason, self.end_detail) or f"{self.status} (reason not recorded)"
 
     @property
     def started_local(self) -> datetime:
@@ -48,13 +62,16 @@ def to_local(utc_naive: datetime) -> datetime:
     return utc_naive.replace(tzinfo=timezone.utc).astimezone().replace(tzinfo=None)
 
 
+_COLUMN = {"end_detail_json": "end_detail"}
+
+
 def _row(r) -> SessionRow:
     m = r._mapping
     return SessionRow(**{f: m[f] for f in SessionRow.__dataclass_fields__})
 
 
 def _select_sessions():
-    cols = [S.c[f] for f in SessionRow.__dataclass_fields__]
+    cols = [S.c[_COLUMN.get(f, f)].label(f) for f in SessionRow.__dataclass_fields__]
     return sa.select(*cols).order_by(S.c.started_wall, S.c.id)
 
 
@@ -92,7 +109,8 @@ def reap_interrupted(conn: Connection, alive: Callable[[str], bool]) -> int:
     running = conn.execute(sa.select(S.c.id, S.c.owner).where(S.c.status == "running")).all()
     dead = [sid for sid, owner in running if not alive(owner)]
     if dead:
-        conn.execute(S.update().where(S.c.id.in_(dead)).values(status="interrupted"))
+        conn.execute(S.update().where(S.c.id.in_(dead))
+                     .values(status="interrupted", end_reason="interrupted"))
     return len(dead)
 
 
@@ -239,7 +257,7 @@ def rating_keys(conn: Connection, patient_id: str | None) -> list[str]:
 
 EXPORT_SESSION_FIELDS = ("patient_id", "session_id", "started_wall", "ended_wall",
                          "session_status", "protocol_name", "protocol_sha256", "resumed_from",
-                         "start_step", "total_steps")
+                         "start_step", "total_steps", "end_reason", "end_detail_json")
 EXPORT_TRIAL_FIELDS = ("session_id", "trial_no", "step_index", "step_kind", "task", "hand",
                        "repetitions", "frames", "tracked_fraction", "score_json")
 
@@ -257,7 +275,8 @@ def export_sessions(conn: Connection, patient_id: str | None) -> list[tuple]:
     """Sessions in ``EXPORT_SESSION_FIELDS`` order, by patient and start time."""
     q = sa.select(
         S.c.patient_id, S.c.id, S.c.started_wall, S.c.ended_wall, S.c.status, S.c.protocol_name,
-        S.c.protocol_sha256, S.c.resumed_from, S.c.start_step, S.c.total_steps,
+        S.c.protocol_sha256, S.c.resumed_from, S.c.start_step, S.c.total_steps, S.c.end_reason,
+        S.c.end_detail,
     ).order_by(S.c.patient_id, S.c.started_wall, S.c.id)
     return [tuple(r) for r in conn.execute(_of_patient(q, S.c.id, patient_id))]
 
@@ -286,3 +305,58 @@ def steps_done_per_session(conn: Connection, patient_id: str | None) -> list[tup
     q = (sa.select(ST.c.session_id, sa.func.count(sa.distinct(ST.c.step_index)))
          .where(ST.c.status.in_(DONE_STEP)).group_by(ST.c.session_id))
     return [tuple(r) for r in conn.execute(_of_patient(q, ST.c.session_id, patient_id))]
+
+
+# -- session chains: a session and the interrupted fragments it resumes are one session --------
+def chain_of(conn: Connection, session_id: str) -> list[SessionRow]:
+    """The session ``session_id`` and every fragment it resumes (``resumed_from``), oldest first."""
+    out: list[SessionRow] = []
+    seen: set[str] = set()
+    sid: str | None = session_id
+    while sid is not None and sid not in seen:
+        seen.add(sid)
+        row = get_session(conn, sid)
+        if row is None:
+            break
+        out.append(row)
+        sid = row.resumed_from
+    return out[::-1]
+
+
+def chain_ratings(conn: Connection, session_id: str) -> list[tuple[str, int]]:
+    """(key, value) of every rating of the chain ending in ``session_id``, in the order given."""
+    R = schema.ratings
+    pairs: list[tuple[str, int]] = []
+    for s in chain_of(conn, session_id):
+        rows = conn.execute(sa.select(R.c.key, R.c.value).where(R.c.session_id == s.id)
+                            .order_by(R.c.t, R.c.id))
+        pairs += [(str(k), int(v)) for k, v in rows]
+    return pairs
+
+
+def group_chains(rows: list[SessionRow]) -> list[list[SessionRow]]:
+    """Sessions grouped into chains (each oldest first), ordered by their first start.
+
+    A fragment resumed later belongs to the chain of the session it resumes; a chain counts
+    once for adherence, with the outcome of its last fragment.
+    """
+    root: dict[str, str] = {}
+    by_id = {r.id: r for r in rows}
+    for r in sorted(rows, key=lambda r: (r.started_wall, r.id)):
+        parent = r.resumed_from
+        root[r.id] = root.get(parent, parent) if parent in by_id else r.id
+    chains: dict[str, list[SessionRow]] = {}
+    for r in sorted(rows, key=lambda r: (r.started_wall, r.id)):
+        chains.setdefault(root[r.id], []).append(r)
+    return sorted(chains.values(), key=lambda c: (c[0].started_wall, c[0].id))
+
+
+def patient_events(conn: Connection, patient_id: str, kinds: tuple[str, ...]) -> list[dict]:
+    """Events of these kinds in every session of the patient, oldest first (with session_id)."""
+    E = schema.events
+    rows = conn.execute(
+        sa.select(E.c.session_id, E.c.wall, E.c.kind, E.c.step_index, E.c.data_json)
+        .join(S, S.c.id == E.c.session_id)
+        .where(S.c.patient_id == patient_id, E.c.kind.in_(kinds)).order_by(E.c.wall, E.c.id))
+    return [{**{k: v for k, v in r._mapping.items() if k != "data_json"},
+             "data": json.loads(r.data_json)} for r in rows]

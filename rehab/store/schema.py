@@ -89,6 +89,9 @@ sessions = Table(
     Column("start_step", Integer, nullable=False, default=0),
     # "host:pid:process-start-ticks" of the writing process, to tell a crash from a live run
     Column("owner", String(200), nullable=False, default=""),
+    # v2: why it ended (a code of rehab.engine.endings.END_REASONS) and its values as JSON
+    Column("end_reason", String(32)),
+    Column("end_detail", Text),
     Index("ix_sessions_patient", "patient_id", "started_wall"),
 )
 
@@ -99,7 +102,8 @@ steps = Table(
     Column("session_id", String(ID_LEN), ForeignKey("sessions.id"), nullable=False),
     Column("step_index", Integer, nullable=False),
     Column("kind", String(32), nullable=False),
-    Column("status", String(16), nullable=False),  # completed | skipped | aborted | failed
+    # completed | skipped | aborted | failed | cut_short (ended before its time: camera ran out)
+    Column("status", String(16), nullable=False),
     Column("started_t", Float, nullable=False),
     Column("ended_t", Float),
     Column("wall", DateTime, nullable=False),
@@ -165,4 +169,4 @@ trial_frames = Table(
 )
 
 SESSION_STATUSES = ("running", "completed", "aborted", "interrupted")
-STEP_STATUSES = ("completed", "skipped", "aborted", "failed")
+STEP_STATUSES = ("completed", "skipped", "aborted", "failed", "cut_short")

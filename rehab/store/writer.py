@@ -33,13 +33,18 @@ import numpy as np
 import sqlalchemy as sa
 
 from rehab.devices.base import TrackedFrame
+from rehab.engine.endings import END_REASONS
 from rehab.engine.writer import Event, SessionInfo
 from rehab.errors import StoreError
 from rehab.store import queries, schema
 from rehab.store.db import Store, _store_error, process_owner, utcnow
 
-END_STATUSES = ("completed", "aborted")
+END_STATUSES = ("completed", "aborted", "interrupted")
 SYNC_EVERY_S = 1.0
+# Another program (a backup, a sync tool, sqlite3) may hold the write lock for a while: each
+# attempt waits busy_timeout (10 s), and a call gives up only after this long in all.
+LOCK_PATIENCE_S = 120.0
+LOCK_RETRY_S = 0.2
 
 
 def to_json(obj: Any) -> str:
@@ -80,6 +85,8 @@ class SqlSessionWriter:
         self._sync_mode = ""
         self._last_sync = 0.0
         self._lock = threading.Lock()  # one connection; the engine may call from two threads
+        self.lock_patience_s = LOCK_PATIENCE_S
+        self.lock_waits = 0  # attempts that met another program's write lock
 
     # -- SessionWriter ---------------------------------------------------------------------------
     def begin(self, info: SessionInfo) -> str:
@@ -87,51 +94,55 @@ class SqlSessionWriter:
             raise StoreError("this writer already began a session", hint="use store.writer() per session")
         sid = uuid.uuid4().hex[:16]
         now = utcnow()
-        with self._tx() as conn:
-            if conn.execute(
-                sa.select(schema.patients.c.id).where(schema.patients.c.id == info.patient_id)
-            ).first() is None:
-                # `rehab demo` and ad-hoc runs may use a fresh id: register it rather than lose data
-                conn.execute(schema.patients.insert().values(
-                    id=info.patient_id, affected_side=info.affected_side,
-                    notes="registered by its first session", consent_video=False, created=now))
-            queries.ensure_protocol(conn, info.protocol_sha256, info.protocol_name,
-                                    info.protocol_yaml, now)
-            conn.execute(schema.sessions.insert().values(
-                id=sid, patient_id=info.patient_id, protocol_sha256=info.protocol_sha256,
-                protocol_name=info.protocol_name, protocol_path=info.protocol_path,
-                affected_side=info.affected_side, total_steps=info.total_steps,
-                started_wall=now, ended_wall=None, status="running",
-                resumed_from=info.resumed_from, start_step=info.start_step,
-                owner=process_owner()))
+        for attempt in self._attempts():
+            with attempt as conn:
+                if conn.execute(
+                    sa.select(schema.patients.c.id).where(schema.patients.c.id == info.patient_id)
+                ).first() is None:
+                    # `rehab demo` and ad-hoc runs may use a fresh id: register it rather than lose data
+                    conn.execute(schema.patients.insert().values(
+                        id=info.patient_id, affected_side=info.affected_side,
+                        notes="registered by its first session", consent_video=False, created=now))
+                queries.ensure_protocol(conn, info.protocol_sha256, info.protocol_name,
+                                        info.protocol_yaml, now)
+                conn.execute(schema.sessions.insert().values(
+                    id=sid, patient_id=info.patient_id, protocol_sha256=info.protocol_sha256,
+                    protocol_name=info.protocol_name, protocol_path=info.protocol_path,
+                    affected_side=info.affected_side, total_steps=info.total_steps,
+                    started_wall=now, ended_wall=None, status="running",
+                    resumed_from=info.resumed_from, start_step=info.start_step,
+                    owner=process_owner()))
         self.session_id = sid
         return sid
 
     def event(self, event: Event) -> None:
         sid = self._live()
         due = time.monotonic() - self._last_sync >= self.sync_every_s
-        with self._tx(durable=due) as conn:
-            conn.execute(schema.events.insert().values(
-                session_id=sid, t=float(event.t), wall=utcnow(), kind=event.kind,
-                step_index=event.step_index, data_json=to_json(event.data or {})))
+        for attempt in self._attempts(durable=due):
+            with attempt as conn:
+                conn.execute(schema.events.insert().values(
+                    session_id=sid, t=float(event.t), wall=utcnow(), kind=event.kind,
+                    step_index=event.step_index, data_json=to_json(event.data or {})))
 
     def step(self, step_index: int, kind: str, status: str, started_t: float,
              ended_t: float | None) -> None:
         sid = self._live()
         if status not in schema.STEP_STATUSES:
             raise StoreError(f"unknown step status {status!r} (one of {', '.join(schema.STEP_STATUSES)})")
-        with self._tx() as conn:
-            conn.execute(schema.steps.insert().values(
-                session_id=sid, step_index=step_index, kind=kind, status=status,
-                started_t=float(started_t), ended_t=None if ended_t is None else float(ended_t),
-                wall=utcnow()))
+        for attempt in self._attempts():
+            with attempt as conn:
+                conn.execute(schema.steps.insert().values(
+                    session_id=sid, step_index=step_index, kind=kind, status=status,
+                    started_t=float(started_t), ended_t=None if ended_t is None else float(ended_t),
+                    wall=utcnow()))
 
     def rating(self, step_index: int, key: str, value: int, t: float) -> None:
         sid = self._live()
-        with self._tx() as conn:
-            conn.execute(schema.ratings.insert().values(
-                session_id=sid, step_index=step_index, key=key, value=int(value), t=float(t),
-                wall=utcnow()))
+        for attempt in self._attempts():
+            with attempt as conn:
+                conn.execute(schema.ratings.insert().values(
+                    session_id=sid, step_index=step_index, key=key, value=int(value), t=float(t),
+                    wall=utcnow()))
 
     def trial(self, step_index: int, task: str, hand: str, score: dict[str, Any],
               frames: Sequence[TrackedFrame]) -> None:
@@ -139,24 +150,34 @@ class SqlSessionWriter:
         self._trial_no += 1
         reps = score.get("repetitions")
         frac = score.get("tracked_fraction")
-        with self._tx() as conn:
-            trial_id = conn.execute(schema.trials.insert().values(
-                session_id=sid, trial_no=self._trial_no, step_index=step_index, task=task,
-                hand=hand, frames=len(frames),
-                tracked_fraction=None if frac is None else _finite(frac),
-                repetitions=None if reps is None else int(reps),
-                score_json=to_json(score), wall=utcnow())).inserted_primary_key[0]
-            rows = frame_rows(trial_id, frames)
-            if rows:
-                conn.execute(schema.trial_frames.insert(), rows)
+        for attempt in self._attempts():
+            with attempt as conn:
+                trial_id = conn.execute(schema.trials.insert().values(
+                    session_id=sid, trial_no=self._trial_no, step_index=step_index, task=task,
+                    hand=hand, frames=len(frames),
+                    tracked_fraction=None if frac is None else _finite(frac),
+                    repetitions=None if reps is None else int(reps),
+                    score_json=to_json(score), wall=utcnow())).inserted_primary_key[0]
+                rows = frame_rows(trial_id, frames)
+                if rows:
+                    conn.execute(schema.trial_frames.insert(), rows)
 
-    def end(self, status: str) -> None:
+    def end(self, status: str, reason: str | None = None,
+            detail: dict[str, Any] | None = None) -> None:
+        """Close the session: ``reason`` (an end reason code) defaults to the status's own
+        (completed / interrupted); an "interrupted" session stays resumable."""
         sid = self._live()
         if status not in END_STATUSES:
-            raise StoreError(f"a session ends 'completed' or 'aborted', not {status!r}")
-        with self._tx() as conn:
-            conn.execute(schema.sessions.update().where(schema.sessions.c.id == sid)
-                         .values(status=status, ended_wall=utcnow()))
+            raise StoreError(f"a session ends {', '.join(END_STATUSES)}, not {status!r}")
+        reason = reason or (status if status in END_REASONS else None)
+        if reason is not None and END_REASONS[reason].status != status:
+            raise StoreError(f"end reason {reason!r} is stored as "
+                             f"{END_REASONS[reason].status!r}, not {status!r}")
+        for attempt in self._attempts():
+            with attempt as conn:
+                conn.execute(schema.sessions.update().where(schema.sessions.c.id == sid)
+                             .values(status=status, ended_wall=utcnow(), end_reason=reason,
+                                     end_detail=to_json(detail) if detail else None))
         self._ended = True
         self.close()
 
@@ -180,11 +201,30 @@ class SqlSessionWriter:
             raise StoreError(f"session {self.session_id} has already ended")
         return self.session_id
 
+    def _attempts(self, durable: bool = True) -> Iterator[contextlib.AbstractContextManager]:
+        """Transactions to try in turn until one commits (``for a in ...: with a as conn:``).
+
+        A write lock held by another program is waited out (busy_timeout per attempt, then
+        again) for up to ``lock_patience_s``, so the session goes on instead of ending.
+        """
+        deadline = time.monotonic() + self.lock_patience_s
+        while True:
+            outcome = _Outcome()
+            yield self._tx(durable, outcome)
+            if not outcome.locked:
+                return
+            self.lock_waits += 1
+            if time.monotonic() >= deadline:
+                raise _store_error(self.store.db_path, outcome.locked)
+            time.sleep(LOCK_RETRY_S)
+
     @contextlib.contextmanager
-    def _tx(self, durable: bool = True) -> Iterator[sa.Connection]:
+    def _tx(self, durable: bool = True, outcome: _Outcome | None = None
+            ) -> Iterator[sa.Connection]:
         """One committed transaction on this writer's connection, fsynced when ``durable``.
 
-        Disk-full / read-only failures become a StoreError naming the database and what to do.
+        Disk-full / read-only failures become a StoreError naming the database and what to do;
+        a lock is noted in ``outcome`` (the caller tries again) when one is given.
         """
         with self._lock:
             try:
@@ -198,11 +238,18 @@ class SqlSessionWriter:
                 with self._conn.begin():
                     yield self._conn
             except sa.exc.OperationalError as exc:
+                if outcome is not None and "locked" in str(exc.orig).lower():
+                    outcome.locked = exc
+                    return
                 raise _store_error(self.store.db_path, exc) from exc
             self.commits += 1
             if durable:
                 self.durable_commits += 1
                 self._last_sync = time.monotonic()
+
+
+class _Outcome:
+    locked: BaseException | None = None
 
 
 def _finite(x: Any) -> float | None:

@@ -20,6 +20,8 @@ class MemoryWriter:
     ratings: list[dict[str, Any]] = field(default_factory=list)
     trials: list[dict[str, Any]] = field(default_factory=list)
     status: str | None = None
+    end_reason: str | None = None
+    end_detail: dict[str, Any] = field(default_factory=dict)
 
     def begin(self, info: SessionInfo) -> str:
         self.info = info
@@ -42,8 +44,11 @@ class MemoryWriter:
         self.trials.append({"step_index": step_index, "task": task, "hand": hand,
                             "score": score, "frames": list(frames)})
 
-    def end(self, status: str) -> None:
+    def end(self, status: str, reason: str | None = None,
+            detail: dict[str, Any] | None = None) -> None:
         self.status = status
+        self.end_reason = reason
+        self.end_detail = dict(detail or {})
 
     def kinds(self) -> list[str]:
         return [e.kind for e in self.events]

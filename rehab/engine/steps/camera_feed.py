@@ -4,7 +4,8 @@
   gives no frame for ``SILENCE_S`` counts as failed (some drivers stall without an error).
 - Fast mode: a file camera is read as fast as tracking allows and the frames' own timestamps
   are the step's clock; the injected clock is moved along with them so events stay in order.
-- ``CameraEnded`` (a file camera's last frame) ends the feed normally. A file camera that had
+- ``CameraEnded`` (a file camera's last frame) ends the feed; before the step's time is up that
+  is a ``step_not_as_planned`` event and the step is stored "cut_short". A file camera that had
   already ended when the step began is reopened once (it starts again from its first frame).
 - Any other ``CameraError`` pauses the session with a message until the camera is back
   (``StepContext.camera_lost``); frames already delivered are kept by the caller.
@@ -12,9 +13,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
-from rehab.devices.base import Frame
+from rehab.devices.base import Command, Frame
 from rehab.engine.context import StepContext, _reopen
 from rehab.errors import CameraEnded, CameraError
 
@@ -23,7 +24,10 @@ SILENCE_S = 3.0  # real time: no frame for this long means the camera has stalle
 
 
 class _Feed:
-    def __init__(self, ctx: StepContext, duration_s: float | None) -> None:
+    def __init__(self, ctx: StepContext, duration_s: float | None,
+                 on_command: Callable[[Command], None] | None = None,
+                 report_shortfall: bool = True) -> None:
+        self.on_command, self.report_shortfall = on_command, report_shortfall
         camera = ctx.devices.camera
         if camera is None:
             raise CameraError("this step needs a camera but none was given",
@@ -61,6 +65,18 @@ class _Feed:
             self._lost(exc)
             return None
 
+    def _ran_out(self) -> None:
+        """A file camera ended before the step's time was up: say so, the step is cut short."""
+        if self.duration_s is None or self._time_is_up() or not self.report_shortfall:
+            return
+        name = getattr(self.camera, "name", "camera")
+        # the last frame stands for one frame period: 8 frames at 32 fps are 0.25 s of picture
+        ran_s = self.elapsed + (self.frame_s if self.fast and self.delivered else 0.0)
+        self.ctx.not_as_planned(
+            f"the camera ({name}) ran out after {ran_s:.2f} s of the planned "
+            f"{self.duration_s:g} s", cut_short=True, cause="camera_ran_out",
+            planned_s=float(self.duration_s), ran_s=round(float(ran_s), 3))
+
     def _lost(self, exc: CameraError) -> None:
         self.ctx.camera_lost(exc)
         self.base_t = None  # the camera may restart its own timeline after reopening
@@ -93,13 +109,16 @@ class _Feed:
 
     def frames(self) -> Iterator[tuple[Frame, float]]:
         while True:
-            self.ctx.poll()
+            for c in self.ctx.poll():
+                if self.on_command is not None:
+                    self.on_command(c)
             if not self.fast:
                 self.elapsed = self.ctx.active_now() - self.start_active
             if self._time_is_up():
                 return
             frame = self._read()
             if frame is False:
+                self._ran_out()
                 return
             if frame is None or frame is True:
                 self._wait()
@@ -110,6 +129,12 @@ class _Feed:
             yield frame, self.elapsed
 
 
-def camera_feed(ctx: StepContext, duration_s: float | None) -> Iterator[tuple[Frame, float]]:
-    """Yield (frame, elapsed_s) until ``duration_s`` has passed or the camera has ended."""
-    return _Feed(ctx, duration_s).frames()
+def camera_feed(ctx: StepContext, duration_s: float | None,
+                on_command: Callable[[Command], None] | None = None,
+                report_shortfall: bool = True) -> Iterator[tuple[Frame, float]]:
+    """Yield (frame, elapsed_s) until ``duration_s`` has passed or the camera has ended.
+
+    ``on_command`` sees the screen's other commands (SPACE, numbers); ``report_shortfall``
+    False: a camera ending early is no ``step_not_as_planned`` (the camera check).
+    """
+    return _Feed(ctx, duration_s, on_command, report_shortfall).frames()

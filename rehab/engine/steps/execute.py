@@ -10,8 +10,10 @@ from rehab.devices.base import TrackedFrame, other_side
 from rehab.engine.context import StepContext
 from rehab.engine.scenes import CameraScene, ResultScene, TextScene
 from rehab.engine.scoring_seam import safe_score
+from rehab.engine.steps.camera_check import run_camera_check
 from rehab.engine.steps.camera_feed import camera_feed
 from rehab.engine.steps.tracking import TrackingLane
+from rehab.errors import RehabError
 from rehab.protocol.models import ExecuteStep
 from rehab.tasks import TASKS, patient_line
 
@@ -24,6 +26,21 @@ POOR_TRACKING = "I could not see your hand well; let's try the next one."
 # Below this share of frames with the hand, a trial's numbers say more about the camera than
 # about the movement: the patient hears the gentle word, not a count.
 MIN_TRACKED_FOR_RESULT = 0.5
+WRONG_HAND_SHARE = 0.5  # more of the trial than this with only the other hand: say so after
+
+
+def wrong_hand_hint(seen: str, wanted: str) -> str:
+    """What to say when only the other hand is in view (the tracker names the anatomical side)."""
+    return f"I can see your {seen} hand - please use your {wanted} hand"
+
+
+def only_other_hand_share(frames: list[TrackedFrame], hand: str) -> float:
+    """Share of the trial's frames where the other hand was seen and ``hand`` was not."""
+    if not frames:
+        return 0.0
+    other = other_side(hand)
+    n = sum(1 for f in frames if f.hand(hand) is None and f.hand(other) is not None)
+    return n / len(frames)
 
 
 def resolve_hand(choice: str, affected_side: str) -> str:
@@ -39,17 +56,23 @@ def run_execute(ctx: StepContext, step: ExecuteStep, reference: object | None) -
     show_result = defaults.show_result if step.show_result is None else step.show_result
     instruction = step.text or TASKS[step.task].instruction
     who = "both hands" if choice == "both" else f"{hand} hand"
+    if not ctx.camera_checked:
+        ctx.camera_checked = True
+        run_camera_check(ctx, hand)
     _countdown(ctx, f"Your turn: {who}", instruction, defaults.countdown_s)
     ctx.cue("start")
     ctx.event("trial_started", task=step.task, hand=hand, hand_choice=choice)
     ctx.screenshot_next("camera")
-    frames = _capture(ctx, step, hand, instruction, feedback)
+    frames = _capture(ctx, step, hand, instruction, feedback, wrong_ok=choice == "both")
     ctx.cue("stop")
     scoring = ctx.scoring
     score, _headline, error = safe_score(scoring, frames, step.task, hand, reference)
     ctx.record_trial(step.task, hand, score, frames)
+    wrong = 0.0 if choice == "both" else only_other_hand_share(frames, hand)
+    if wrong > WRONG_HAND_SHARE:
+        ctx.event("wrong_hand_seen", seen=other_side(hand), wanted=hand, share=round(wrong, 3))
     if show_result:
-        _result_screen(ctx, step, hand, score, error)
+        _result_screen(ctx, step, hand, score, error, wrong_hand=wrong > WRONG_HAND_SHARE)
 
 
 def _countdown(ctx: StepContext, title: str, body: str, countdown_s: float) -> None:
@@ -64,7 +87,7 @@ def _countdown(ctx: StepContext, title: str, body: str, countdown_s: float) -> N
 
 
 def _capture(ctx: StepContext, step: ExecuteStep, hand: str, caption: str,
-             feedback: bool) -> list[TrackedFrame]:
+             feedback: bool, wrong_ok: bool = False) -> list[TrackedFrame]:
     """Camera -> tracker -> live scorer -> screen, until target reps, time, or camera end.
 
     Fast mode tracks every frame before showing it. In real time tracking runs on a worker
@@ -81,7 +104,7 @@ def _capture(ctx: StepContext, step: ExecuteStep, hand: str, caption: str,
                 sink.write(frame.image)
             live.feed(lane.add(frame), elapsed)
             landmarks = live.landmarks if feedback else None
-            hint = HIDDEN_HINT if elapsed - live.last_seen_s > HIDDEN_HINT_S else None
+            hint = live.hint(elapsed, wrong_ok)
             left = None if step.duration_s is None else max(0.0, step.duration_s - elapsed)
             scene = CameraScene(image=frame.image, landmarks=landmarks, caption=caption,
                                 reps=live.reps if show_reps else None,
@@ -99,7 +122,8 @@ def _capture(ctx: StepContext, step: ExecuteStep, hand: str, caption: str,
         lane.close()
         if sink is not None:
             sink.close()
-            ctx.event("video_recorded", path=str(getattr(sink, "path", "")))
+            ctx.event("video_recorded", path=str(getattr(sink, "path", "")),
+                      frames=getattr(sink, "frames", None))
     return live.frames
 
 
@@ -117,7 +141,11 @@ def open_recording(ctx: StepContext, step: ExecuteStep) -> Any:
         return None
     index = ctx.step.index if ctx.step else -1
     width, height = camera.size
-    return recorder(index, float(camera.fps), (int(width), int(height)))
+    try:
+        return recorder(index, float(camera.fps), (int(width), int(height)))
+    except (RehabError, OSError) as exc:  # no video is no reason to stop the trial
+        ctx.event("video_not_recorded", reason=str(exc))
+        return None
 
 
 class _Live:
@@ -130,6 +158,7 @@ class _Live:
         self.visible = False
         self.landmarks: np.ndarray | None = None
         self.last_seen_s = 0.0
+        self.other_seen = False  # the latest frame showed only the other hand
 
     def feed(self, tracked: list[TrackedFrame], elapsed: float | None) -> None:
         for tf in tracked:
@@ -137,8 +166,17 @@ class _Live:
             state = self.scorer.update(tf)
             self.reps, self.visible = int(state.reps), bool(state.visible)
             self.landmarks = _landmarks(state, tf, self.hand) if self.visible else None
+            self.other_seen = not self.visible and tf.hand(other_side(self.hand)) is not None
             if self.visible and elapsed is not None:
                 self.last_seen_s = elapsed
+
+    def hint(self, elapsed: float, wrong_ok: bool = False) -> str | None:
+        """Once the hand has been missing a while: which hand is seen and which to use."""
+        if elapsed - self.last_seen_s <= HIDDEN_HINT_S:
+            return None
+        if self.other_seen and not wrong_ok:
+            return wrong_hand_hint(other_side(self.hand), self.hand)
+        return HIDDEN_HINT
 
 
 def _landmarks(live: Any, tf: TrackedFrame, hand: str) -> np.ndarray | None:
@@ -149,13 +187,16 @@ def _landmarks(live: Any, tf: TrackedFrame, hand: str) -> np.ndarray | None:
 
 
 def _result_screen(ctx: StepContext, step: ExecuteStep, hand: str, score: dict[str, Any],
-                   error: str | None) -> None:
+                   error: str | None, wrong_hand: bool = False) -> None:
     """One plain sentence for the patient (the clinician's numbers are in the review)."""
     history = ctx.devices.history if step.compare_previous else None
     compare = history is not None
     previous = history(step.task, hand) if history is not None else None
-    scene = ResultScene(title="Well done" if error is None else "Thank you",
-                        lines=(result_line(step.task, score, error, previous, compare),),
+    if error is not None and wrong_hand:
+        line = f"I only saw your {other_side(hand)} hand. This exercise is for your {hand} hand."
+    else:
+        line = result_line(step.task, score, error, previous, compare)
+    scene = ResultScene(title="Well done" if error is None else "Thank you", lines=(line,),
                         progress=ctx.progress)
     ctx.screenshot_next("result")
     ctx.hold(lambda _left: scene, until_continue=True)

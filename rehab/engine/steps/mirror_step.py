@@ -8,6 +8,8 @@ frame is tracked in order.
 
 from __future__ import annotations
 
+import dataclasses
+
 from rehab.devices.base import TrackedFrame, other_side
 from rehab.engine.context import StepContext
 from rehab.engine.scenes import MirrorScene
@@ -22,10 +24,19 @@ def mirror_caption(step: MirrorStep) -> str:
     return step.movement
 
 
+def mirror_label(moving: str) -> str:
+    """The top bar's label on mirror screens: which hand moves."""
+    return f"Mirror - move your {moving} hand"
+
+
 def run_mirror(ctx: StepContext, step: MirrorStep) -> None:
     unaffected = other_side(ctx.patient.affected_side)
+    # every mirror screen names the hand that moves, as execute screens do ("Your turn: left")
+    if ctx.progress is not None:
+        ctx.progress = dataclasses.replace(ctx.progress, label=mirror_label(unaffected))
     if step.text:  # the set-up ("affected hand in your lap"), shown before the mirror starts
-        ctx.message("Mirror", f"{step.text}\n\n{step.movement}", "Press SPACE to start")
+        ctx.message(f"Mirror: move your {unaffected} hand", f"{step.text}\n\n{step.movement}",
+                    "Press SPACE to start")
         ctx.screenshot_next("camera")
     caption = mirror_caption(step)
     lane = TrackingLane(ctx.devices.tracker, background=ctx.options.track_in_background)

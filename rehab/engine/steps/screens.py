@@ -33,8 +33,37 @@ def run_rate(ctx: StepContext, step: RateStep) -> None:
         ask_rating(ctx, rating, intro=step.text)
 
 
+TYPE_CONTINUE_S = 1.5  # a digit this soon after another may continue the same number
+
+
+def typed_number(digits: str | None, digit: int, lo: int, hi: int) -> tuple[int | None, str | None]:
+    """(value selected, digits typed so far) after typing ``digit``.
+
+    ``digits`` are the digits typed just before (None: nothing recent, see TYPE_CONTINUE_S).
+    The digit continues them when the result is on the scale ("1", "0" -> 10 on 0-10 or
+    0-20); otherwise it starts a new number on its own ("1", "2" -> 2 on 1-5; "2", "0" -> 0
+    on 0-10). A digit that is no answer on its own (0 on 1-5) changes nothing.
+
+    Example:
+        >>> typed_number("1", 0, 0, 10)
+        (10, '10')
+        >>> typed_number("1", 2, 1, 5)
+        (2, '2')
+    """
+    if digits is not None:
+        joined = digits + str(digit)
+        if lo <= int(joined) <= hi and not joined.startswith("0"):
+            return int(joined), joined
+    if lo <= digit <= hi:
+        return digit, str(digit)
+    return None, None
+
+
 def ask_rating(ctx: StepContext, rating: Rating, intro: str | None = None) -> int:
-    """One rating scale: arrows change the value, a number sets it, SPACE confirms.
+    """One rating scale: arrows change the value, a typed number replaces it, SPACE confirms.
+
+    A digit typed within ``TYPE_CONTINUE_S`` of the previous one continues that number when
+    the result is on the scale (``typed_number``); otherwise it replaces the selection.
 
     Autopilot answers ``rating.autopilot_value``. The value is stored and the safety rules
     are applied before this returns (SafetyStop may be raised).
@@ -42,6 +71,7 @@ def ask_rating(ctx: StepContext, rating: Rating, intro: str | None = None) -> in
     question = f"{intro}\n{rating.prompt}" if intro else rating.prompt
     selected: list[int | None] = [rating.autopilot_value if ctx.autopilot else None]
     confirmed = [False]
+    typing: list = [None, 0.0]  # digits typed so far (str) and when the last one came
 
     def render(_left: float | None) -> RatingScene:
         return RatingScene(question=question, lo=rating.lo, hi=rating.hi,
@@ -50,15 +80,20 @@ def ask_rating(ctx: StepContext, rating: Rating, intro: str | None = None) -> in
 
     def on_command(c: Command) -> bool:
         value = selected[0]
+        if c.kind != CommandKind.NUMBER:
+            typing[0] = None  # an arrow (or anything else) ends the number being typed
         if c.kind in (CommandKind.UP, CommandKind.RIGHT):
             selected[0] = rating.lo if value is None else min(rating.hi, value + 1)
         elif c.kind in (CommandKind.DOWN, CommandKind.LEFT):
             selected[0] = rating.lo if value is None else max(rating.lo, value - 1)
         elif c.kind == CommandKind.NUMBER and c.value is not None:
-            # Typing "1" then "0" on a 0-10 scale means 10 (a single key cannot say it).
-            typed = 10 if (c.value == 0 and value == 1 and rating.hi >= 10) else c.value
-            if rating.lo <= typed <= rating.hi:
-                selected[0] = typed
+            now = ctx.active_now()
+            fresh = typing[0] is not None and now - typing[1] <= TYPE_CONTINUE_S
+            number, typing[0] = typed_number(typing[0] if fresh else None, c.value,
+                                             rating.lo, rating.hi)
+            typing[1] = now
+            if number is not None:
+                selected[0] = number
         elif c.kind == CommandKind.CONTINUE and value is not None:
             confirmed[0] = True
             return True
@@ -76,7 +111,22 @@ def ask_rating(ctx: StepContext, rating: Rating, intro: str | None = None) -> in
 
 def run_imagine(ctx: StepContext, step: ImagineStep) -> None:
     """Imagery prompt; eyes-closed mode gives a dim screen between a start and a stop tone."""
-    if step.eyes_closed:
+    if step.eyes_closed and ctx.audio_problem:
+        # without the tones nobody would know when to open their eyes: imagine eyes open
+        ctx.not_as_planned(f"eyes open instead of closed: {ctx.audio_problem}",
+                           cause="no_sound")
+        ctx.message("Imagine", f"{step.text}\n\nThere is no sound today, so keep your eyes "
+                    "open and watch the countdown.", "Press SPACE when you are ready")
+        ctx.cue("start")
+        ctx.event("eyes_open_instead")
+
+        def render_cue(left: float | None) -> TextScene:
+            return TextScene(title="Imagine", body=step.text, footer="", seconds_left=left,
+                             progress=ctx.progress)
+
+        ctx.hold(render_cue, step.duration_s)
+        ctx.cue("stop")
+    elif step.eyes_closed:
         ctx.message("Imagine", f"{step.text}\n\nClose your eyes at the tone. "
                     "Open them at the second tone.", "Press SPACE when you are ready")
         ctx.cue("start")
