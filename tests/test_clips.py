@@ -14,7 +14,14 @@ from rehab import synth
 from rehab.cli import main
 from rehab.clips.library import ClipLibrary, count_frames, needs_mirror
 from rehab.clips.record import choose_hand, record_clip, verify_hand
-from rehab.clips.render import DEMOS, demo_frames, demo_states, render_demo, render_frames
+from rehab.clips.render import (
+    DEMOS,
+    demo_frames,
+    demo_states,
+    render_demo,
+    render_frames,
+    shipped_clips,
+)
 from rehab.errors import ClipError
 from rehab.paths import shipped_videos_dir
 from rehab.scoring.reference import Reference
@@ -73,11 +80,15 @@ def test_shipped_clips_stay_small():
 
 
 def test_shipped_clips_match_the_renderer():
-    """The committed clips are what `rehab render-demo` makes now (regenerate after changes)."""
-    for name in SHIPPED:
-        info = ClipLibrary(shipped_videos_dir()).get(name)
+    """The committed clips are what `rehab render-demo all` makes now (regenerate after changes):
+    every task in both views."""
+    lib = ClipLibrary(shipped_videos_dir())
+    assert {n for n, _t, _v in shipped_clips()} <= set(lib.names())
+    for name, task, view in shipped_clips():
+        info = lib.get(name)
+        assert (info.task, info.view, info.rendered) == (task, view, True)
         ref = Reference.load(info.reference_path)
-        truth = Reference.from_frames(demo_frames(name, info.fps), "right", fps=info.fps)
+        truth = Reference.from_frames(demo_frames(task, info.fps, view=view), "right", fps=info.fps)
         assert len(ref) == info.frames == len(truth)
         np.testing.assert_allclose(
             ref.image, truth.image, atol=1e-5,

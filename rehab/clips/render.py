@@ -109,6 +109,15 @@ DEMOS: dict[str, DemoSpec] = {
         "Bend the wrist forward and back with the hand open; two slow cycles."),
 }
 VIEWS = ("third_person", "first_person")
+FIRST_PERSON_SUFFIX = "_1p"
+
+
+def shipped_clips(view: str | None = None) -> list[tuple[str, str, str]]:
+    """(clip name, task, view) of every demonstration ``rehab render-demo all`` writes: each task
+    in both views (the first-person clip named TASK_1p), or in ``view`` only."""
+    views = VIEWS if view is None else (view,)
+    return [(task + ("" if v == "third_person" else FIRST_PERSON_SUFFIX), task, v)
+            for task in DEMOS for v in views]
 
 
 def demo_states(task: str, fps: float = DEFAULT_FPS,
