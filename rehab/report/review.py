@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from rehab.report import plots
+from rehab.report.dose import weekly_dose
 from rehab.report.export import TRIAL_COLUMNS, export_both
 from rehab.store import queries
 from rehab.store.db import Assignment, Store
@@ -120,6 +121,7 @@ def build_review(store: Store, patient_id: str, today: date | None = None) -> st
         parts.append(f"<h3>{html.escape(task)}</h3>" + _img(plots.progress_plot(task, per, cols), task))
     if not progress:
         parts.append("<p class=muted>No scored trials yet.</p>")
+    parts.append(_dose_section(sessions))
     parts.append(_ratings_section(sessions))
     parts.append(_last_session_section(store, sessions))
     parts.append(_sessions_section(sessions))
@@ -142,6 +144,17 @@ def _header(patient, assignments: list[Assignment], sessions: pd.DataFrame) -> s
     if not assignments:
         lines.append("<p class=muted>No protocol assigned (rehab assign ID PROTOCOL --per-week N).</p>")
     return "".join(lines)
+
+
+def _dose_section(sessions: pd.DataFrame) -> str:
+    weeks = weekly_dose(sessions)
+    if not len(weeks):
+        return "<h2>Observation and imagery dose</h2><p class=muted>No sessions recorded.</p>"
+    note = ("Per week: minutes a demonstration was on screen (AO; paused time excluded), minutes "
+            "of motor imagery (MI: imagine steps and watching while imagining), demonstrations "
+            "watched and movement repetitions done. Per step: <code>rehab export --dose</code>.")
+    return ("<h2>Observation and imagery dose</h2>"
+            + _table(weeks.tail(8).assign(week=weeks["week"].tail(8).map(str)), note))
 
 
 def _ratings_section(sessions: pd.DataFrame) -> str:
@@ -182,7 +195,7 @@ def _sessions_section(sessions: pd.DataFrame) -> str:
     if not len(sessions):
         return ""
     cols = ["session_start", "protocol_name", "session_status", "duration_min",
-            "steps_completed", "total_steps", "trials", "repetitions_total"]
+            "steps_completed", "total_steps", "trials", "repetitions_total", "ao_min", "mi_min"]
     cols += [c for c in sessions.columns if c.endswith(("_first", "_last"))]
     recent = sessions.iloc[::-1].head(20).assign(
         session_start=lambda d: d["session_start"].str.replace("T", " "),
