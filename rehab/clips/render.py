@@ -120,23 +120,36 @@ def shipped_clips(view: str | None = None) -> list[tuple[str, str, str]]:
             for task in DEMOS for v in views]
 
 
-def demo_states(task: str, fps: float = DEFAULT_FPS,
-                view: str = "third_person") -> list[synth.HandState]:
+def demo_states(task: str, fps: float = DEFAULT_FPS, view: str = "third_person",
+                hand: str = "right") -> list[synth.HandState]:
     """Ground-truth states of demo ``task`` in camera coordinates.
 
     ``third_person``: the camera faces the actor (palm toward it). ``first_person``: the camera
     is the actor's eyes, so the hand is seen from behind (turned 180 degrees about the vertical).
+    A left-hand demonstration is the right-hand scene mirrored in 3D (see ``mirror_state``).
     """
     spec = _spec(task)
     if view == "third_person":
-        return spec.states(fps)
-    if view != "first_person":
+        states = spec.states(fps)
+    elif view != "first_person":
         raise ClipError(f"unknown view {view!r}", hint="use third_person or first_person")
-    if spec.first_person_states is not None:
-        return spec.first_person_states(fps)
-    return [dataclasses.replace(s, orientation_deg=(s.orientation_deg[0],
-                                                    s.orientation_deg[1] + 180.0,
-                                                    s.orientation_deg[2])) for s in spec.states(fps)]
+    elif spec.first_person_states is not None:
+        states = spec.first_person_states(fps)
+    else:
+        states = [dataclasses.replace(s, orientation_deg=(s.orientation_deg[0],
+                                                          s.orientation_deg[1] + 180.0,
+                                                          s.orientation_deg[2]))
+                  for s in spec.states(fps)]
+    return [mirror_state(s) for s in states] if hand == "left" else states
+
+
+def mirror_state(state: synth.HandState) -> synth.HandState:
+    """The state whose left hand is the mirror image (about the camera's vertical plane) of
+    ``state``'s right hand: x and the turns about the vertical and the view axis change sign
+    (a right hand turned thumb-first toward the camera mirrors to a left hand turned likewise)."""
+    x, y, z = state.wrist_m
+    rx, ry, rz = state.orientation_deg
+    return dataclasses.replace(state, wrist_m=(-x, y, z), orientation_deg=(rx, -ry, -rz))
 
 
 def demo_camera(size: tuple[int, int] = DEFAULT_SIZE) -> synth.PinholeCamera:
@@ -147,7 +160,7 @@ def demo_camera(size: tuple[int, int] = DEFAULT_SIZE) -> synth.PinholeCamera:
 def demo_frames(task: str, fps: float = DEFAULT_FPS, size: tuple[int, int] = DEFAULT_SIZE,
                 hand: str = "right", view: str = "third_person") -> list[TrackedFrame]:
     """Ground-truth tracker frames of demo ``task`` for a camera of ``size`` (see ``demo_states``)."""
-    return synth.to_frames(demo_states(task, fps, view), hand,
+    return synth.to_frames(demo_states(task, fps, view, hand), hand,
                            synth.FrameOptions(camera=demo_camera(size)))
 
 
@@ -169,7 +182,7 @@ def render_frames(states: Sequence[synth.HandState], hand: str = "right",
     from rehab.synth.body import build_body
 
     cam = demo_camera(size)
-    view = View(cam.width, cam.height, cam.focal_px)
+    view = View(cam.width, cam.height, cam.focal_px, "right" if hand == "left" else "left")
     for st in states:
         body = (build_body(st.pose.as_vector(), hand, np.array(st.wrist_m),
                            np.array(st.orientation_deg), sleeve) if st.visible else None)
@@ -209,7 +222,7 @@ def render_demo(task: str, library: ClipLibrary, *, name: str | None = None, han
     name = name or task
     clip_path, sidecar_path, ref_path = library.paths(name)
     old_date = _guard_overwrite(sidecar_path, force)
-    states = demo_states(task, fps, view)
+    states = demo_states(task, fps, view, hand)
     frames = synth.to_frames(states, hand, synth.FrameOptions(camera=demo_camera(size)))
     library.dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=library.dir, prefix=".render-") as tmp:

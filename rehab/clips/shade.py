@@ -46,11 +46,22 @@ _SHADOW_DEPTH = 0.42
 
 @dataclass(frozen=True)
 class View:
-    """A pinhole camera at the origin looking along +z; focal length in pixels."""
+    """A pinhole camera at the origin looking along +z; focal length in pixels.
+
+    ``lit_from``: the side of the key light ("left" or "right" of the picture). A left-hand
+    demonstration is lit from the right, so it is exactly the mirror image of the right-hand
+    one: the tracker reads palm and back from the shading, and must see the same cues.
+    """
 
     width: int
     height: int
     focal_px: float
+    lit_from: str = "left"
+
+    @property
+    def side(self) -> float:
+        """+1 lit from the left, -1 from the right: the sign of every x in the lighting."""
+        return 1.0 if self.lit_from == "left" else -1.0
 
 
 @functools.lru_cache(maxsize=8)
@@ -239,8 +250,8 @@ def _smooth(e0: float, e1: float, x: np.ndarray) -> np.ndarray:
     return s * s * (3 - 2 * s)
 
 
-def _shade(prims: _Prims, ids: np.ndarray, p: np.ndarray, n: np.ndarray, ao: np.ndarray
-           ) -> np.ndarray:
+def _shade(prims: _Prims, ids: np.ndarray, p: np.ndarray, n: np.ndarray, ao: np.ndarray,
+           side: float = 1.0) -> np.ndarray:
     """Linear RGB (n, 3) of the hit points."""
     b = prims.body
     palm_side = _smooth(-0.15, 0.55, n @ b.palmar)[:, None]
@@ -256,7 +267,7 @@ def _shade(prims: _Prims, ids: np.ndarray, p: np.ndarray, n: np.ndarray, ao: np.
     spec = np.zeros((len(p), 1))
     gloss = np.where(sleeve, 0.015, 0.05 + 0.15 * nail)
     for direction, colour in _LIGHTS:
-        ldir = direction / np.linalg.norm(direction)
+        ldir = direction * np.array([side, 1.0, 1.0]) / np.linalg.norm(direction)
         ndl = (n @ ldir)[:, None]
         light = light + colour * np.clip((ndl + _WRAP) / (1 + _WRAP), 0, 1) * (0.6 + 0.4 * occl)
         half = view_dir + ldir
@@ -272,6 +283,8 @@ def background(view: View) -> np.ndarray:
     h, w = view.height, view.width
     y, x = np.mgrid[0:h, 0:w].astype(float)
     xn, yn = x / w, y / h
+    if view.side < 0:
+        xn = 1.0 - (x + 1.0) / w  # the same wall, mirrored pixel for pixel
     wall_light = 1.08 - 0.25 * np.hypot(xn - 0.25, yn - 0.1)  # brighter toward the key light
     img = _WALL * wall_light[..., None]
     edge = TABLE_EDGE * h
@@ -288,7 +301,7 @@ def background(view: View) -> np.ndarray:
 def _soft_shadow(mask: np.ndarray, view: View) -> np.ndarray:
     """0..1 shadow intensity the hand casts behind it, offset from the key light."""
     w = view.width
-    dx, dy = _SHADOW_OFFSET[0] * w, _SHADOW_OFFSET[1] * w
+    dx, dy = _SHADOW_OFFSET[0] * w * view.side, _SHADOW_OFFSET[1] * w
     shift = np.float32([[1, 0, dx], [0, 1, dy]])
     moved = cv2.warpAffine(mask.astype(np.float32), shift, (view.width, view.height),
                            flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
@@ -304,9 +317,12 @@ def _antialias(image: np.ndarray, depth: np.ndarray) -> np.ndarray:
     """Soften silhouettes and occlusion edges (where depth jumps) with a 3x3 blur."""
     finite = np.where(np.isfinite(depth), depth, 10.0)
     jump = np.zeros(depth.shape, bool)
-    jump[:, 1:] |= np.abs(np.diff(finite, axis=1)) > 0.008
-    jump[1:, :] |= np.abs(np.diff(finite, axis=0)) > 0.008
-    jump = cv2.dilate(jump.astype(np.uint8), np.ones((2, 2), np.uint8)) > 0
+    across = np.abs(np.diff(finite, axis=1)) > 0.008
+    down = np.abs(np.diff(finite, axis=0)) > 0.008
+    jump[:, 1:] |= across  # both pixels of each jump: the same edge whichever way it faces
+    jump[:, :-1] |= across
+    jump[1:, :] |= down
+    jump[:-1, :] |= down
     soft = cv2.blur(image, (3, 3))
     return np.where(jump[..., None], soft, image)
 
@@ -329,5 +345,5 @@ def render_body(body: Body | None, view: View) -> np.ndarray:
     p = depth[mask][:, None] * _rays(view)[mask]
     normal, ao = _normals_and_ao(prims, view, index, p)
     out = bg * (1.0 - _soft_shadow(mask, view))[..., None]
-    out[mask] = _shade(prims, ids[mask], p, normal, ao)
+    out[mask] = _shade(prims, ids[mask], p, normal, ao, view.side)
     return _antialias(_to_bgr8(out), depth)
