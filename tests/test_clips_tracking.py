@@ -19,7 +19,7 @@ from rehab.paths import shipped_videos_dir
 # Median landmark error allowed (px). First person shows the back of the hand: in the fist the
 # fingertips are hidden behind it and the tracker can only guess them (about 25 px off).
 MEDIAN_PX = {"third_person": 7.0, "first_person": 12.0}
-P95_PX = 17.0
+P95_PX = {"third_person": 15.0, "first_person": 25.0}
 MIN_SIMILARITY = 85.0
 
 
@@ -45,7 +45,7 @@ def test_tracker_agrees_with_the_rendered_ground_truth(tracker_factory, name, ta
     a = clip_agreement(info, track_clip(info, tracker_factory()))
     assert (a.frames, a.detected, a.right_side) == (info.frames, info.frames, info.frames), a.line()
     assert a.median_px is not None and a.median_px <= MEDIAN_PX[view], a.line()
-    assert a.p95_px is not None and a.p95_px <= P95_PX, a.line()
+    assert a.p95_px is not None and a.p95_px <= P95_PX[view], a.line()
     assert a.similarity is not None and a.similarity >= MIN_SIMILARITY, a.line()
 
 

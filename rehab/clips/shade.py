@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from rehab.synth.body import NAIL, SLEEVE, Body
+from rehab.synth.body import CREASED, NAIL, SLEEVE, Body
 
 # Linear-light albedos (RGB) of the back of the hand, the palm, nails and the sleeve.
 _DORSUM = np.array([0.62, 0.36, 0.24])
@@ -245,6 +245,46 @@ def _nail_amount(prims: _Prims, ids: np.ndarray, p: np.ndarray, n: np.ndarray) -
     return is_nail * _smooth(0.30, 0.55, along) * _smooth(0.35, 0.70, facing)
 
 
+# Palm lines in the right-hand frame (m): the thenar crease as an arc round the thumb's base
+# (centre, radius, y range), the two transverse creases as segments; all crease half-width.
+_THENAR_ARC = ((0.036, 0.036), 0.035, (0.016, 0.074))
+_TRANSVERSE = (((0.024, 0.071), (-0.030, 0.051)), ((-0.040, 0.060), (0.012, 0.079)))
+_WRIST_CREASE = ((0.022, 0.004), (-0.024, 0.004))
+_CREASE_M = 0.0011
+_CREASE_DEPTH = 0.32
+
+
+def _segment_distance(q: np.ndarray, a: tuple, b: tuple) -> np.ndarray:
+    a_, b_ = np.array(a), np.array(b)
+    ab = b_ - a_
+    h = np.clip((q - a_) @ ab / (ab @ ab), 0.0, 1.0)
+    return np.linalg.norm(q - a_ - h[:, None] * ab, axis=1)
+
+
+def _creases(prims: _Prims, ids: np.ndarray, p: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """0..1 per hit point: palm lines and finger joint creases, on the palm side only."""
+    b = prims.body
+    q = (p - b.wrist) @ b.rot  # hand-frame coordinates (a left hand's mirrored back)
+    xy = q[:, :2]
+    (cx, cy), r, (y0, y1) = _THENAR_ARC
+    arc = np.abs(np.hypot(xy[:, 0] - cx, xy[:, 1] - cy) - r)
+    arc = np.where((xy[:, 1] > y0) & (xy[:, 1] < y1) & (xy[:, 0] < 0.026), arc, 1.0)
+    d = np.minimum(arc, _segment_distance(xy, *_WRIST_CREASE))
+    for seg in _TRANSVERSE:
+        d = np.minimum(d, _segment_distance(xy, *seg))
+    on_palm = (q[:, 2] > 0.004) & (q[:, 1] < 0.085)
+    lines = np.where(on_palm, np.exp(-(d / _CREASE_M) ** 2), 0.0)
+    cap = np.where(ids < prims.n_cap, ids, 0)
+    creased = (ids < prims.n_cap) & np.isin(b.cap_mat[cap], (CREASED, NAIL))
+    a, ba = b.cap_a[cap], b.cap_b[cap] - b.cap_a[cap]
+    length = np.sqrt(np.maximum(np.einsum("ij,ij->i", ba, ba), 1e-12))
+    along_m = np.einsum("ij,ij->i", p - a, ba) / length
+    palmar = -np.einsum("ij,ij->i", n, b.cap_dorsal[cap])
+    joint = creased * np.exp(-((along_m - 0.0015) / _CREASE_M) ** 2) * _smooth(0.2, 0.6, palmar)
+    facing = _smooth(0.0, 0.4, n @ b.palmar)
+    return np.maximum(lines * facing, joint)
+
+
 def _smooth(e0: float, e1: float, x: np.ndarray) -> np.ndarray:
     s = np.clip((x - e0) / (e1 - e0), 0.0, 1.0)
     return s * s * (3 - 2 * s)
@@ -258,6 +298,7 @@ def _shade(prims: _Prims, ids: np.ndarray, p: np.ndarray, n: np.ndarray, ao: np.
     albedo = _DORSUM + (_PALM - _DORSUM) * palm_side
     nail = _nail_amount(prims, ids, p, n)[:, None]
     albedo = albedo + (_NAIL - albedo) * nail
+    albedo = albedo * (1.0 - _CREASE_DEPTH * _creases(prims, ids, p, n))[:, None]
     cap = np.where(ids < prims.n_cap, ids, 0)
     sleeve = ((ids < prims.n_cap) & (b.cap_mat[cap] == SLEEVE))[:, None]
     albedo = np.where(sleeve, _SLEEVE, albedo)

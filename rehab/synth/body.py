@@ -25,7 +25,8 @@ from rehab.synth.hand import (
     orientation_matrix,
 )
 
-SKIN, NAIL, SLEEVE = 0, 1, 2  # material ids
+SKIN, NAIL, SLEEVE, CREASED = 0, 1, 2, 3  # material ids (NAIL and CREASED: a palmar joint
+# crease at the capsule's proximal end)
 
 # Phalanx radii (m): proximal, middle, distal for index..little; thumb metacarpal, proximal, distal.
 _FINGER_R = np.array([[0.0093, 0.0083, 0.0074], [0.0096, 0.0086, 0.0077],
@@ -50,7 +51,8 @@ class Body:
     Capsules: ``cap_a``/``cap_b`` (n, 3) segment ends, ``cap_r`` (n,) radii, ``cap_mat`` (n,)
     materials, ``cap_dorsal`` (n, 3) the back-of-finger direction (for nails). Ellipsoids:
     ``ell_c`` (m, 3) centres, ``ell_axes`` (m, 3, 3) local axes as columns, ``ell_r`` (m, 3).
-    ``palmar`` is the direction out of the palm.
+    ``palmar`` is the direction out of the palm; ``rot``/``wrist`` place the (right-)hand frame
+    in the camera (``p = q @ rot.T + wrist``; mirrored for a left hand).
     """
 
     cap_a: np.ndarray
@@ -62,6 +64,8 @@ class Body:
     ell_axes: np.ndarray
     ell_r: np.ndarray
     palmar: np.ndarray
+    rot: np.ndarray
+    wrist: np.ndarray
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
@@ -94,7 +98,7 @@ def _chain_capsules(pts: np.ndarray, radii: np.ndarray, normal: np.ndarray, caps
         if j == 2:
             b = a + seg * max(0.2, 1.0 - 0.85 * radii[j] / max(length, 1e-6))
         dorsal = -_unit(np.cross(normal, seg / max(length, 1e-9)))
-        caps.append((a, b, radii[j], NAIL if j == 2 else SKIN, dorsal))
+        caps.append((a, b, radii[j], (SKIN, CREASED, NAIL)[j], dorsal))
 
 
 _WEB_AT = 0.32  # webs join the fingers this far along their proximal phalanges
@@ -163,4 +167,4 @@ def build_body(pose: np.ndarray, hand: str, wrist_m: np.ndarray, orientation_deg
     return Body(cap_a=cap_a, cap_b=cap_b, cap_r=np.array([c[2] for c in caps]),
                 cap_mat=np.array([c[3] for c in caps], int), cap_dorsal=_unit(dorsal),
                 ell_c=place(np.array([centre])), ell_axes=rot[None].copy(),
-                ell_r=np.array([semi]), palmar=rot @ _Z)
+                ell_r=np.array([semi]), palmar=rot @ _Z, rot=rot, wrist=wrist)
