@@ -14,7 +14,14 @@ from rehab import synth
 from rehab.cli import main
 from rehab.clips.library import ClipLibrary, count_frames, needs_mirror
 from rehab.clips.record import choose_hand, record_clip, verify_hand
-from rehab.clips.render import DEMOS, demo_frames, render_demo, render_frames
+from rehab.clips.render import (
+    DEMOS,
+    demo_frames,
+    demo_states,
+    render_demo,
+    render_frames,
+    shipped_clips,
+)
 from rehab.errors import ClipError
 from rehab.paths import shipped_videos_dir
 from rehab.scoring.reference import Reference
@@ -73,11 +80,15 @@ def test_shipped_clips_stay_small():
 
 
 def test_shipped_clips_match_the_renderer():
-    """The committed clips are what `rehab render-demo` makes now (regenerate after changes)."""
-    for name in SHIPPED:
-        info = ClipLibrary(shipped_videos_dir()).get(name)
+    """The committed clips are what `rehab render-demo all` makes now (regenerate after changes):
+    every task in both views."""
+    lib = ClipLibrary(shipped_videos_dir())
+    assert {n for n, _t, _v in shipped_clips()} <= set(lib.names())
+    for name, task, view in shipped_clips():
+        info = lib.get(name)
+        assert (info.task, info.view, info.rendered) == (task, view, True)
         ref = Reference.load(info.reference_path)
-        truth = Reference.from_frames(demo_frames(name, info.fps), "right", fps=info.fps)
+        truth = Reference.from_frames(demo_frames(task, info.fps, view=view), "right", fps=info.fps)
         assert len(ref) == info.frames == len(truth)
         np.testing.assert_allclose(
             ref.image, truth.image, atol=1e-5,
@@ -106,13 +117,40 @@ def test_rendered_clip_decodes_with_the_sidecar_frame_count(rendered):
 
 
 def test_rendered_hand_is_drawn_where_the_landmarks_are():
+    import dataclasses
+
+    states = demo_states("open_close")
     frames = demo_frames("open_close")
-    image = next(render_frames([frames[0]]))
+    image, empty = render_frames([states[0], dataclasses.replace(states[0], visible=False)])
     h, w = image.shape[:2]
-    background = image[5, w // 2].astype(int)
-    for x, y, _ in frames[0].hands[0].image[[0, 9]]:  # wrist and middle knuckle: skin, not background
-        assert np.abs(image[int(y * h), int(x * w)].astype(int) - background).sum() > 30
-    assert np.abs(image[h // 2, 10].astype(int) - background).sum() == 0  # left edge: empty
+    assert image.shape == (360, 640, 3) and image.dtype == np.uint8
+    for x, y, _ in frames[0].hands[0].image[[0, 5, 9, 17]]:  # wrist and knuckles: skin, not wall
+        px, bg = image[int(y * h), int(x * w)].astype(int), empty[int(y * h), int(x * w)].astype(int)
+        assert px[2] > px[0] + 40 and np.abs(px - bg).sum() > 60  # skin is red-dominant
+    np.testing.assert_array_equal(image[:, :40], empty[:, :40])  # far from the hand: the scene
+
+
+def test_rendered_hand_is_a_true_mirror_image_for_the_left_hand():
+    """A left hand is built mirrored in 3D (not a flipped picture): its silhouette is the right
+    hand's flipped about the image centre when the hand stands on the optical axis, and with
+    the light on the other side the picture is too."""
+    import dataclasses
+
+    from rehab.clips.shade import View, coverage
+    from rehab.synth.body import build_body
+
+    st = dataclasses.replace(demo_states("opposition")[40], wrist_m=(0.0, 0.08, 0.45))
+    view = View(640, 360, 460.0)
+    mask = {side: coverage(build_body(st.pose.as_vector(), side, np.array(st.wrist_m),
+                                      np.array(st.orientation_deg)), view)
+            for side in ("right", "left")}
+    overlap = (mask["right"] & mask["left"][:, ::-1]).sum() / mask["right"].sum()
+    assert mask["right"].sum() > 15000 and overlap > 0.999
+    # lit from the other side, the whole left-hand picture is the right one's mirror image
+    right, = render_frames([st], "right")
+    left, = render_frames([st], "left")
+    diff = np.abs(left.astype(int) - right[:, ::-1].astype(int))
+    assert diff.max() <= 1
 
 
 def test_render_left_hand_mirrors_the_right(tmp_path):
@@ -452,8 +490,18 @@ def test_first_person_view_shows_the_back_of_the_hand(tmp_path):
     assert third[5, 0] > third[17, 0] and first[5, 0] < first[17, 0]
     info = render_demo("finger_tap", ClipLibrary(tmp_path), name="tap_1p", view="first_person")
     assert info.view == "first_person" and ClipLibrary(tmp_path).check() == []
-    with pytest.raises(ClipError, match="only be rendered third-person"):
-        demo_frames("reach_grasp", view="first_person")
+    with pytest.raises(ClipError, match="unknown view"):
+        demo_frames("finger_tap", view="overhead")
+
+
+def test_first_person_reach_goes_away_from_the_eyes():
+    third = [f.hands[0].world for f in demo_frames("reach_grasp")]
+    near = [s.wrist_m[2] for s in demo_states("reach_grasp", view="first_person")]
+    far = [s.wrist_m[2] for s in demo_states("reach_grasp")]
+    assert near[-1] - near[0] == pytest.approx(far[0] - far[-1]) and near[-1] > near[0] + 0.2
+    first = demo_frames("reach_grasp", view="first_person")[0].hands[0].image
+    assert first[5, 0] < first[17, 0]  # the back of the right hand: index knuckle on the left
+    assert len(third) == len(near)
 
 
 def test_webcam_recording_tracks_the_finished_clip_not_the_preview(rendered, tmp_path):
@@ -478,3 +526,14 @@ def test_listing_a_missing_library_is_an_error(tmp_path):
     result = CliRunner().invoke(main, ["clips", "--library", str(tmp_path / "nowhere")])
     assert result.exit_code == 1
     assert "clip folder" in result.output and "not found" in result.output
+
+
+@pytest.mark.parametrize("task, view", [("reach_grasp", "third_person"),
+                                        ("wrist_flex", "first_person")])
+def test_left_hand_demonstration_is_the_right_one_mirrored(task, view):
+    right = demo_frames(task, view=view, hand="right")
+    left = demo_frames(task, view=view, hand="left")
+    for r, lf in zip(right[::10], left[::10], strict=True):
+        a, b = r.hands[0].image, lf.hands[0].image
+        np.testing.assert_allclose(b[:, 0], 1.0 - a[:, 0], atol=1e-9)
+        np.testing.assert_allclose(b[:, 1:], a[:, 1:], atol=1e-9)

@@ -349,3 +349,38 @@ def test_shipped_captions_fit_under_the_image_on_a_4_3_screen():
             assert not lines[-1].endswith("..."), text
     finally:
         small.close()
+
+
+def _text_mask(pixels: np.ndarray) -> np.ndarray:
+    return pixels.min(axis=2) > 200  # white text; the darkened picture behind it stays below
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    return float((a & b).sum() / max(1, (a | b).sum()))
+
+
+@pytest.mark.parametrize("mirror", [False, True])
+def test_rendered_clip_label_reads_the_right_way_round_when_mirrored(display, tmp_path, mirror):
+    """The "rendered demonstration" mark is drawn by the display over the mirrored picture,
+    so it reads left to right in both screenshots (and a mirrored text would not match)."""
+    from rehab.clips.library import RENDERED_LABEL
+    from rehab.clips.render import demo_states, render_frames
+
+    frame = next(render_frames(demo_states("open_close")[:1]))
+    display.show(sc.VideoScene(frame, mirror, "Watch", progress=P, label=RENDERED_LABEL))
+    shot = _grab(display, tmp_path, f"label_{mirror}")
+    text = display.fonts.get("small").render(RENDERED_LABEL, True, (255, 255, 255), (0, 0, 0))
+    glyphs = pygame.surfarray.array3d(text).transpose(1, 0, 2)
+    expected = _text_mask(glyphs)
+    x, y, w, h = display.image_rect
+    pad = max(2, int(720 * 0.01))
+    top, left = y + h - pad - glyphs.shape[0], x + pad
+    seen = _text_mask(shot[top: top + glyphs.shape[0], left: left + glyphs.shape[1]])
+    assert expected.sum() > 200
+    assert _iou(seen, expected) > 0.9
+    assert _iou(seen, expected[:, ::-1]) < 0.5  # reversed text would not pass
+    picture = shot[y: y + h // 2, x: x + w]  # the picture itself is mirrored as asked
+    unmirrored = cv2.resize(frame, (w, h))[: h // 2]
+    closer = np.abs(picture.astype(int) - (unmirrored[:, ::-1] if mirror else unmirrored)).mean()
+    other = np.abs(picture.astype(int) - (unmirrored if mirror else unmirrored[:, ::-1])).mean()
+    assert closer < other

@@ -538,3 +538,23 @@ def test_observe_decodes_ahead_so_flips_land_on_time():
     # on each frame is decoded while waiting for it and shown exactly when due
     assert flips[0] - start == pytest.approx(0.02)
     assert np.allclose(np.array(flips[2:]) - start, np.arange(2, 60) / 30.0)
+
+
+def test_observe_marks_a_rendered_clip_at_playback_not_in_its_pixels():
+    from rehab.clips.library import RENDERED_LABEL
+    from rehab.testing import FakeClip, FakeClipSource
+
+    r = rig(protocol({"kind": "observe", "clip": "drawn.mp4", "match_affected_side": True},
+                     {"kind": "observe", "clip": "filmed.mp4"}),
+            clips={"drawn.mp4": FakeClip(30, 30.0), "filmed.mp4": FakeClip(30, 30.0)},
+            clip_hands={"drawn.mp4": "right"}, affected="left")
+    r.session.devices.clip_info = FakeClipSource(r.clips.clips, r.clips.hands,
+                                                 rendered=frozenset({"drawn.mp4"})).info
+    r.session.run()
+    scenes = r.display.scenes("VideoScene")
+    drawn = [s for s in scenes if s.progress.step == 1]
+    filmed = [s for s in scenes if s.progress.step == 2]
+    assert {(s.label, s.mirror) for s in drawn} == {(RENDERED_LABEL, True)}
+    assert {s.label for s in filmed} == {""}
+    started = [e.data for e in r.writer.events if e.kind == "observe_started"]
+    assert [d["rendered"] for d in started] == [True, False]

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from rehab.clips.render import shipped_clips
 from rehab.paths import shipped_protocols_dir, shipped_videos_dir
 from rehab.protocol import (
     ExecuteStep,
@@ -18,8 +19,7 @@ from rehab.protocol import (
     load_protocol,
 )
 
-CLIPS = ("open_close.mp4", "finger_tap.mp4", "opposition.mp4", "reach_grasp.mp4", "wrist_flex.mp4",
-         "open_close_1p.mp4", "opposition_1p.mp4")
+CLIPS = tuple(f"{name}.mp4" for name, _task, _view in shipped_clips())
 SHIPPED = sorted(shipped_protocols_dir().glob("*.yaml"))
 EXPECTED = {
     "ertelt2007_ao.yaml",

@@ -27,6 +27,21 @@ def _library_dir(library: Path | None, for_reading: bool) -> Path:
     return local
 
 
+def demonstration_reference(spec: str):
+    """The reference trajectory of a library clip given as a path (``videos/x.mp4``) or a name in
+    the default library (``open_close.mp4``); ClipError naming the clip when it has none."""
+    from rehab.clips.library import ClipLibrary
+    from rehab.errors import ClipError
+
+    path = Path(spec)
+    lib = ClipLibrary(path.parent if path.is_file() else _library_dir(None, for_reading=True))
+    info = lib.get(path.name)
+    if info.reference_path is None:
+        raise ClipError(f"demonstration {spec} has no reference landmarks",
+                        hint="re-render it (rehab render-demo) or re-record it (rehab record)")
+    return lib.reference(path.name)
+
+
 @main.group("clips", invoke_without_command=True)
 @click.option("--library", type=click.Path(file_okay=False, path_type=Path), help=LIBRARY_HELP)
 @click.pass_context
@@ -66,8 +81,9 @@ def clips_cmd(ctx: click.Context, library: Path | None) -> None:
 @clips_cmd.command("check")
 @click.option("--library", type=click.Path(file_okay=False, path_type=Path), help=LIBRARY_HELP)
 @click.option("--hands", is_flag=True,
-              help="Also run the hand tracker on each clip and warn when it sees another hand "
-                   "than the sidecar says (slower).")
+              help="Also run the hand tracker on every frame of each clip: frames where it finds "
+                   "the hand, and the sidecar's hand, landmark error and similarity to the clip's "
+                   "own reference; warns when it sees another hand than the sidecar says (slower).")
 @click.pass_context
 @friendly_errors
 def clips_check_cmd(ctx: click.Context, library: Path | None, hands: bool) -> None:
@@ -94,6 +110,7 @@ def clips_check_cmd(ctx: click.Context, library: Path | None, hands: bool) -> No
 
 
 def _check_hands(lib) -> None:
+    from rehab.clips.agreement import clip_agreement, track_clip
     from rehab.clips.record import verify_hand
     from rehab.devices.tracker import MediaPipeTracker
 
@@ -102,6 +119,7 @@ def _check_hands(lib) -> None:
             warning = verify_hand(info, tracker)
         click.echo(f"warning: {warning}" if warning else f"{info.path.name}: the tracker sees the "
                                                          f"{info.hand} hand, as the sidecar says")
+        click.echo(f"  {clip_agreement(info, track_clip(info)).line()}")
 
 
 @main.command("record")
@@ -184,17 +202,19 @@ def _report(result) -> None:
 @click.option("--library", type=click.Path(file_okay=False, path_type=Path), help=LIBRARY_HELP)
 @click.option("--hand", type=click.Choice(["left", "right"]), default="right", show_default=True,
               help="Hand to show.")
-@click.option("--view", type=click.Choice(["third_person", "first_person"]), default="third_person",
-              show_default=True, help="first_person: the hand as its owner sees it (from behind).")
+@click.option("--view", type=click.Choice(["third_person", "first_person"]),
+              help="first_person: the hand as its owner sees it (from behind). Default: "
+                   "third_person, or both views for 'all' (first-person clips named TASK_1p).")
 @click.option("--name", help="Clip name (default: the task name).")
 @click.option("--force", is_flag=True, help="Replace a recorded (not rendered) clip of that name.")
 @friendly_errors
-def render_demo_cmd(task: str, library: Path | None, hand: str, view: str, name: str | None,
+def render_demo_cmd(task: str, library: Path | None, hand: str, view: str | None, name: str | None,
                     force: bool) -> None:
     """Render the demonstration clip TASK (or 'all') from the synthetic hand model.
 
-    Writes TASK.mp4, TASK.yaml and TASK.landmarks.npz (exact ground-truth landmarks). The
-    output is deterministic: re-rendering gives the same video.
+    Writes TASK.mp4, TASK.yaml and TASK.landmarks.npz (exact ground-truth landmarks): a shaded
+    3D hand and forearm ray-cast on the CPU (no GPU, display or download needed). The output is
+    deterministic: re-rendering gives the same video.
 
     \b
     Examples:
@@ -204,14 +224,16 @@ def render_demo_cmd(task: str, library: Path | None, hand: str, view: str, name:
       rehab render-demo finger_tap --view first_person --name finger_tap_1p
     """
     from rehab.clips.library import ClipLibrary
-    from rehab.clips.render import DEMOS, render_demo
+    from rehab.clips.render import render_demo, shipped_clips
     from rehab.errors import ClipError
 
     if task == "all" and name:
         raise ClipError("--name cannot be used with 'all'", hint="render one task at a time")
     lib = ClipLibrary(_library_dir(library, for_reading=False))
-    for t in (list(DEMOS) if task == "all" else [task]):
-        info = render_demo(t, lib, name=name, hand=hand, view=view, force=force)
+    jobs = (shipped_clips(view) if task == "all"
+            else [(name or task, task, view or "third_person")])
+    for clip_name, t, v in jobs:
+        info = render_demo(t, lib, name=clip_name, hand=hand, view=v, force=force)
         size_kb = info.path.stat().st_size / 1024
         click.echo(f"wrote {info.path} ({info.frames} frames, {info.duration_s:.1f} s, "
                    f"{size_kb:.0f} KB) + {info.sidecar_path.name} + {info.reference_path.name}")

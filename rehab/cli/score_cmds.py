@@ -84,9 +84,13 @@ def _print_summary(video: Path, result) -> None:
     help="MediaPipe hand model: full (more accurate) or lite (faster).",
 )
 @click.option("--model-path", default=None, help="A hand_landmarker .task file to use instead.")
+@click.option("--demonstration", default=None, metavar="CLIP.mp4",
+              help="Also compare with this library clip's reference (a path, or a clip name in "
+                   "the clip library): the JSON's similarity holds score and tempo_ratio.")
 @friendly_errors
 def score(
-    video: Path, task: str, hand: str, as_json: bool, model: str, model_path: str | None
+    video: Path, task: str, hand: str, as_json: bool, model: str, model_path: str | None,
+    demonstration: str | None,
 ) -> None:
     """Track the hand in VIDEO and score it as a TASK trial (same tracker and scorer as live).
 
@@ -102,12 +106,16 @@ def score(
       rehab score trial.mp4 --task open_close
       rehab score tapping.mp4 --task finger_tap --hand left --json
       rehab score clip.mp4 --task free --model lite
+      rehab score trial.mp4 --task open_close --demonstration open_close.mp4 --json
     """
+    from rehab.cli.clip_cmds import demonstration_reference
+
+    reference = demonstration_reference(demonstration) if demonstration else None
     frames = _track(video, model, model_path)
     side = _choose_hand(frames, hand, video)
     from rehab.scoring import score_trial  # numpy/scipy: imported once the video proved usable
 
-    result = score_trial(frames, task, side)
+    result = score_trial(frames, task, side, reference)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
     else:

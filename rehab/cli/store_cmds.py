@@ -177,16 +177,19 @@ def _session_line(r, tasks: str) -> str:
 @click.option("--summary", is_flag=True, help="One row per session instead of one per trial.")
 @click.option("--columns", "describe", is_flag=True,
               help="Print what each metric column means (label, unit, better) and exit.")
+@click.option("--dose", is_flag=True, help="One row per observe or imagine step: seconds of "
+                                           "demonstration shown (AO) and imagined (MI).")
 @store_option
 @friendly_errors
 def export(patient_id: str | None, all_patients: bool, out: Path | None, summary: bool,
-           describe: bool, data_dir: Path | None) -> None:
+           describe: bool, dose: bool, data_dir: Path | None) -> None:
     """Export trials (or sessions) as a tidy CSV; columns are listed in the README.
 
     \b
     Examples:
       rehab export --patient P001 --out p001.csv
       rehab export --all --summary --out sessions.csv
+      rehab export --patient P001 --dose --out p001-dose.csv
       rehab export --columns
     """
     from rehab.errors import RehabError
@@ -196,14 +199,22 @@ def export(patient_id: str | None, all_patients: bool, out: Path | None, summary
         df = metric_columns()
     elif bool(patient_id) == all_patients:
         raise click.UsageError("give either --patient ID or --all")
+    elif summary and dose:
+        raise click.UsageError("give --summary or --dose, not both (--summary has the dose totals)")
     else:
         with _store(data_dir) as store:
             if patient_id:
                 store.require_patient(patient_id)
-            df = (export_sessions if summary else export_trials)(store, patient_id)
+            if dose:
+                from rehab.report.dose import load_doses, steps_table
+
+                df = steps_table(load_doses(store, patient_id))
+            else:
+                df = (export_sessions if summary else export_trials)(store, patient_id)
     who = patient_id or "any patient"
     if df.empty:
-        click.echo(f"no {'sessions' if summary else 'trials'} recorded for {who}: "
+        what = "sessions" if summary else "observe or imagine steps" if dose else "trials"
+        click.echo(f"no {what} recorded for {who}: "
                    "the CSV has the header only", err=True)
     try:
         write_csv(df, out)

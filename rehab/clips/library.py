@@ -68,6 +68,18 @@ def clip_stem(name: str) -> str:
     return base
 
 
+RENDERED_LABEL = "rendered demonstration"
+
+
+def clip_label(meta: object) -> str:
+    """The mark shown over a clip at playback: ``RENDERED_LABEL`` for a rendered clip, else "".
+
+    It is drawn by the display on top of the (possibly mirrored) picture, never into the video,
+    so it always reads the right way round.
+    """
+    return RENDERED_LABEL if getattr(meta, "rendered", False) is True else ""
+
+
 def needs_mirror(clip_hand: str, affected_side: str, match_affected_side: bool) -> bool:
     """Whether to flip a clip left-right so the patient watches their affected hand move.
 

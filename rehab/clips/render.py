@@ -14,7 +14,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,26 +30,64 @@ from rehab.errors import ClipError
 DEFAULT_SIZE = (640, 360)
 DEFAULT_FPS = 30.0
 FOCAL_PX = 460.0  # a wide laptop-webcam field of view at 640 px wide; leaves a margin
-LABEL = "rendered demonstration"
-RENDER_SOURCE = f"rendered by rehab render-demo from the synthetic hand model (rehab {__version__})"
+RENDER_SOURCE = (f"rendered by rehab render-demo: shaded 3D hand from the synthetic hand model "
+                 f"(rehab {__version__})")
 GROUND_TRUTH_NOTE = "ground truth: the exact synthetic landmarks the clip was drawn from"
 
 
 @dataclass(frozen=True)
 class DemoSpec:
-    """One shipped demonstration: which synthetic motion, and what the clip is for."""
+    """One shipped demonstration: which synthetic motion, and what the clip is for.
+
+    ``states`` gives the third-person trajectory; ``first_person_states`` the same movement seen
+    from the actor's own eyes, when it differs from the hand simply turned round (a reach goes
+    toward the camera in third person but away from the eyes in first person).
+    """
 
     task: str
     states: Callable[[float], list[synth.HandState]]  # fps -> ground-truth states
     description: str
-    first_person: bool = True  # can be shown from the actor's own eyes
+    first_person_states: Callable[[float], list[synth.HandState]] | None = None
+
+
+_WRIST_FLEX_YAW_DEG = 35.0
 
 
 def _wrist_flex_states(fps: float) -> list[synth.HandState]:
-    # Seen from straight ahead, flexion only foreshortens the hand; turning the hand 60 degrees
-    # about the vertical axis shows the wrist bending while the palm stays visible.
+    # Seen from straight ahead, flexion only foreshortens the hand; turning the hand 35 degrees
+    # about the vertical axis shows the wrist bending while the palm stays visible (at 60 the
+    # tracker lost the flexed hand: similarity 23 against its own reference; at 35 it is 96).
     states = synth.wrist_flex_motion(cycles=2, freq_hz=0.5, amplitude_deg=45.0, fps=fps)
-    return [dataclasses.replace(s, orientation_deg=(s.orientation_deg[0], 60.0, 0.0)) for s in states]
+    return [dataclasses.replace(s, orientation_deg=(s.orientation_deg[0], _WRIST_FLEX_YAW_DEG, 0.0))
+            for s in states]
+
+
+# The reach comes toward the camera with the hand turned 30 degrees (thumb side nearer), the way
+# a hand approaches a cup; square to the camera (yaw 0) the tracker called the tipped palm a left
+# hand in 92 of 120 frames.
+_REACH_ORIENTATION = (-50.0, -30.0, 0.0)
+
+
+def _reach_states(fps: float) -> list[synth.HandState]:
+    return [dataclasses.replace(s, orientation_deg=_REACH_ORIENTATION)
+            for s in synth.reach_motion(movement_s=2.0, rest_s=1.0, fps=fps)]
+
+
+# The first-person reach: the hand starts near the eyes, low, and goes away from them and up a
+# little, fingers pointing forward, the back of the hand seen: the third-person path reflected
+# in depth about this plane, and the hand turned round.
+_REACH_1P_DEPTH_M = 1.12
+_REACH_1P_DROP_M = 0.05
+_REACH_1P_ORIENTATION = (35.0, 180.0, 0.0)
+
+
+def _reach_first_person_states(fps: float) -> list[synth.HandState]:
+    out = []
+    for s in _reach_states(fps):
+        x, y, z = s.wrist_m
+        out.append(dataclasses.replace(s, wrist_m=(x, y + _REACH_1P_DROP_M, _REACH_1P_DEPTH_M - z),
+                                       orientation_deg=_REACH_1P_ORIENTATION))
+    return out
 
 
 DEMOS: dict[str, DemoSpec] = {
@@ -63,35 +101,67 @@ DEMOS: dict[str, DemoSpec] = {
         "opposition", lambda fps: synth.opposition_motion(touch_s=1.2, fps=fps),
         "Touch the thumb to each fingertip in turn, index to little finger."),
     "reach_grasp": DemoSpec(
-        "reach_grasp", lambda fps: synth.reach_motion(movement_s=2.0, rest_s=1.0, fps=fps),
+        "reach_grasp", _reach_states,
         "Reach forward, opening the hand, and close it around an imagined object.",
-        first_person=False),  # the synthetic reach comes toward the camera
+        first_person_states=_reach_first_person_states),
     "wrist_flex": DemoSpec(
         "wrist_flex", _wrist_flex_states,
         "Bend the wrist forward and back with the hand open; two slow cycles."),
 }
+VIEWS = ("third_person", "first_person")
+FIRST_PERSON_SUFFIX = "_1p"
+
+
+def shipped_clips(view: str | None = None) -> list[tuple[str, str, str]]:
+    """(clip name, task, view) of every demonstration ``rehab render-demo all`` writes: each task
+    in both views (the first-person clip named TASK_1p), or in ``view`` only."""
+    views = VIEWS if view is None else (view,)
+    return [(task + ("" if v == "third_person" else FIRST_PERSON_SUFFIX), task, v)
+            for task in DEMOS for v in views]
+
+
+def demo_states(task: str, fps: float = DEFAULT_FPS, view: str = "third_person",
+                hand: str = "right") -> list[synth.HandState]:
+    """Ground-truth states of demo ``task`` in camera coordinates.
+
+    ``third_person``: the camera faces the actor (palm toward it). ``first_person``: the camera
+    is the actor's eyes, so the hand is seen from behind (turned 180 degrees about the vertical).
+    A left-hand demonstration is the right-hand scene mirrored in 3D (see ``mirror_state``).
+    """
+    spec = _spec(task)
+    if view == "third_person":
+        states = spec.states(fps)
+    elif view != "first_person":
+        raise ClipError(f"unknown view {view!r}", hint="use third_person or first_person")
+    elif spec.first_person_states is not None:
+        states = spec.first_person_states(fps)
+    else:
+        states = [dataclasses.replace(s, orientation_deg=(s.orientation_deg[0],
+                                                          s.orientation_deg[1] + 180.0,
+                                                          s.orientation_deg[2]))
+                  for s in spec.states(fps)]
+    return [mirror_state(s) for s in states] if hand == "left" else states
+
+
+def mirror_state(state: synth.HandState) -> synth.HandState:
+    """The state whose left hand is the mirror image (about the camera's vertical plane) of
+    ``state``'s right hand: x and the turns about the vertical and the view axis change sign
+    (a right hand turned thumb-first toward the camera mirrors to a left hand turned likewise)."""
+    x, y, z = state.wrist_m
+    rx, ry, rz = state.orientation_deg
+    return dataclasses.replace(state, wrist_m=(-x, y, z), orientation_deg=(rx, -ry, -rz))
+
+
+def demo_camera(size: tuple[int, int] = DEFAULT_SIZE) -> synth.PinholeCamera:
+    """The camera every demonstration is rendered with (the same field of view at any size)."""
+    return synth.PinholeCamera(width=size[0], height=size[1], focal_px=FOCAL_PX * size[0] / 640)
 
 
 def demo_frames(task: str, fps: float = DEFAULT_FPS, size: tuple[int, int] = DEFAULT_SIZE,
                 hand: str = "right", view: str = "third_person") -> list[TrackedFrame]:
-    """Ground-truth tracker frames of demo ``task`` for a camera of ``size``.
-
-    ``third_person``: the camera faces the actor (palm toward it). ``first_person``: the camera
-    is the actor's eyes, so the hand is seen from behind (turned 180 degrees about the vertical).
-    """
-    spec = _spec(task)
-    states = spec.states(fps)
-    if view == "first_person":
-        if not spec.first_person:
-            raise ClipError(f"{task} can only be rendered third-person",
-                            hint="use --view third_person, or record a real first-person clip")
-        states = [dataclasses.replace(s, orientation_deg=(s.orientation_deg[0],
-                                                          s.orientation_deg[1] + 180.0,
-                                                          s.orientation_deg[2])) for s in states]
-    elif view != "third_person":
-        raise ClipError(f"unknown view {view!r}", hint="use third_person or first_person")
-    camera = synth.PinholeCamera(width=size[0], height=size[1], focal_px=FOCAL_PX * size[0] / 640)
-    return synth.to_frames(states, hand, synth.FrameOptions(camera=camera))
+    """Ground-truth tracker frames of demo ``task`` for a camera of ``size`` (see ``demo_states``)."""
+    return synth.to_frames(demo_states(task, fps, view, hand), hand,
+                           synth.FrameOptions(camera=demo_camera(size)))
 
 
 def _spec(name: str) -> DemoSpec:
@@ -101,31 +171,36 @@ def _spec(name: str) -> DemoSpec:
     return DEMOS[name]
 
 
-def render_frames(frames: Sequence[TrackedFrame], size: tuple[int, int] = DEFAULT_SIZE,
-                  label: str = LABEL):
-    """BGR images of the hand in each frame (an empty background where it is absent)."""
-    from rehab.clips.draw import blank, draw_hand, draw_label
+def render_frames(states: Sequence[synth.HandState], hand: str = "right",
+                  size: tuple[int, int] = DEFAULT_SIZE, sleeve: bool = True) -> Iterator[np.ndarray]:
+    """BGR images of the shaded 3D hand in each state (the empty scene where it is not visible).
 
-    for tf in frames:
-        image = blank(size)
-        for obs in tf.hands:
-            draw_hand(image, obs.image)
-        draw_label(image, label)
-        yield image
+    No label is drawn into the pixels: playback marks a rendered clip, so a mirrored clip never
+    shows reversed text.
+    """
+    from rehab.clips.shade import View, render_body
+    from rehab.synth.body import build_body
+
+    cam = demo_camera(size)
+    view = View(cam.width, cam.height, cam.focal_px, "right" if hand == "left" else "left")
+    for st in states:
+        body = (build_body(st.pose.as_vector(), hand, np.array(st.wrist_m),
+                           np.array(st.orientation_deg), sleeve) if st.visible else None)
+        yield render_body(body, view)
 
 
-def write_video(path: Path, frames: Sequence[TrackedFrame], fps: float,
+def write_video(path: Path, states: Sequence[synth.HandState], fps: float, hand: str = "right",
                 size: tuple[int, int] = DEFAULT_SIZE) -> int:
-    """Render ``frames`` into an mp4 at ``path``; returns the decoded frame count."""
+    """Render ``states`` into an mp4 at ``path``; returns the decoded frame count."""
     writer = open_writer(path, fps, size)
     try:
-        for image in render_frames(frames, size):
+        for image in render_frames(states, hand, size):
             writer.write(image)
     finally:
         writer.release()
     decoded, _ = count_frames(path)
-    if decoded != len(frames):
-        raise ClipError(f"rendered {path} decodes to {decoded} frames, expected {len(frames)}",
+    if decoded != len(states):
+        raise ClipError(f"rendered {path} decodes to {decoded} frames, expected {len(states)}",
                         hint="OpenCV's mp4v encoder misbehaved; check 'rehab doctor'")
     return decoded
 
@@ -147,11 +222,12 @@ def render_demo(task: str, library: ClipLibrary, *, name: str | None = None, han
     name = name or task
     clip_path, sidecar_path, ref_path = library.paths(name)
     old_date = _guard_overwrite(sidecar_path, force)
-    frames = demo_frames(task, fps, size, hand, view)
+    states = demo_states(task, fps, view, hand)
+    frames = synth.to_frames(states, hand, synth.FrameOptions(camera=demo_camera(size)))
     library.dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=library.dir, prefix=".render-") as tmp:
         tmp_clip = Path(tmp) / clip_path.name
-        n = write_video(tmp_clip, frames, fps, size)
+        n = write_video(tmp_clip, states, fps, hand, size)
         same = clip_path.is_file() and _digest(clip_path) == _digest(tmp_clip)
         tmp_clip.replace(clip_path)
     from rehab.scoring.reference import Reference

@@ -172,6 +172,20 @@ class PygameDisplay:
         self._blit_lines(lines, font, C.DIM_TEXT if dim else C.ACCENT, y)
         return y
 
+    def _image_label(self, text: str, rect: tuple) -> None:
+        """A small mark in the picture's bottom-left corner, drawn after any mirroring (so it
+        reads the right way round), on a dark backdrop so it shows on any picture."""
+        if not text:
+            return
+        surf = self.fonts.get("small").render(text, True, C.TEXT)
+        pad = max(2, int(self.size[1] * 0.01))
+        x, y = rect[0] + pad, rect[1] + rect[3] - pad - surf.get_height()
+        backdrop = self._pg.Surface((surf.get_width() + 2 * pad, surf.get_height()),
+                                    self._pg.SRCALPHA)
+        backdrop.fill((0, 0, 0, 110))
+        self._screen.blit(backdrop, (x - pad, y))
+        self._screen.blit(surf, (x, y))
+
     def _seconds_badge(self, seconds_left: float | None) -> None:
         if seconds_left is None:
             return
@@ -231,6 +245,7 @@ class PygameDisplay:
 
     def _draw_video(self, s: sc.VideoScene, top: int) -> None:
         rect = self._blit_image(s.image, s.mirror, self._image_area(top))
+        self._image_label(s.label, rect)
         self._caption(s.caption, rect)
         self._seconds_badge(s.seconds_left)
 

@@ -43,6 +43,7 @@ class VideoScene:
     caption: str
     seconds_left: float | None = None
     progress: Progress | None = None
+    label: str = ""  # e.g. "rendered demonstration", drawn unmirrored over the picture
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ import hashlib
 import json
 from typing import Any
 
+from rehab.clips.library import clip_label
 from rehab.engine.context import (
     SafetyStop,
     SessionAborted,
@@ -76,6 +77,7 @@ class Session:
         self._prepared = False
         self._clips: dict[str, Any] = {}
         self._clip_hands: dict[str, str | None] = {}
+        self._clip_labels: dict[str, str] = {}
         self._references: dict[str, object | None] = {}
         self.ctx = StepContext(self.protocol, devices, patient, self.options, len(self.steps),
                                self._set_state)
@@ -125,6 +127,7 @@ class Session:
             self._clips[name] = clip
             meta = self._meta(name)
             self._clip_hands[name] = getattr(meta, "hand", None) if meta else None
+            self._clip_labels[name] = clip_label(meta)
         demos = {p.step.demonstration for p in todo if p.kind == "execute"}  # type: ignore[union-attr]
         for name in sorted(n for n in demos if n):
             problems += self._prepare_reference(name)
@@ -255,7 +258,8 @@ class Session:
         step: Any = planned.step
         ctx = self.ctx
         if planned.kind == "observe":
-            run_observe(ctx, step, self._clips[step.clip], self._clip_hands.get(step.clip))
+            run_observe(ctx, step, self._clips[step.clip], self._clip_hands.get(step.clip),
+                        self._clip_labels.get(step.clip, ""))
         elif planned.kind == "execute":
             run_execute(ctx, step, self._references.get(step.demonstration or ""))
         elif planned.kind == "mirror":

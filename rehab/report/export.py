@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from rehab.engine.endings import describe
+from rehab.report.dose import load_doses, with_session_dose
 from rehab.store import queries
 from rehab.store.db import Store
 from rehab.store.secure import open_private
@@ -187,14 +188,16 @@ def export_sessions(store: Store, patient_id: str | None = None) -> pd.DataFrame
     """One row per session: status, duration, counts, ratings and per-task metric means.
 
     Metric means are named ``{task}.{metric}`` (mean over that session's trials of the task).
+    The observation dose (``rehab.report.dose``: ao_min, mi_min, ...) follows the counts.
     """
-    return _sessions_table(_load(store, patient_id))
+    return with_session_dose(_sessions_table(_load(store, patient_id)),
+                             load_doses(store, patient_id))
 
 
 def export_both(store: Store, patient_id: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(trials, sessions) tables from one read of the store (the review uses both)."""
     raw = _load(store, patient_id)
-    return _trials_table(raw), _sessions_table(raw)
+    return _trials_table(raw), with_session_dose(_sessions_table(raw), load_doses(store, patient_id))
 
 
 def metric_columns() -> pd.DataFrame:

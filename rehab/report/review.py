@@ -16,6 +16,7 @@ import pandas as pd
 
 from rehab.engine.endings import END_REASONS
 from rehab.report import plots
+from rehab.report.dose import weekly_dose
 from rehab.report.export import TRIAL_COLUMNS, export_both
 from rehab.store import queries
 from rehab.store.db import Assignment, Store
@@ -138,6 +139,7 @@ def build_review(store: Store, patient_id: str, today: date | None = None) -> st
     parts.append(_safety_section(sessions))
     parts.append(_not_as_planned_section(store, patient_id))
     parts.append(_videos_section(store, patient_id))
+    parts.append(_dose_section(sessions))
     parts.append(_ratings_section(sessions, ratings))
     parts.append(_last_session_section(store, sessions))
     parts.append(_sessions_section(sessions, ratings))
@@ -162,6 +164,17 @@ def _header(patient, assignments: list[Assignment], sessions: pd.DataFrame) -> s
     if not assignments:
         lines.append("<p class=muted>No protocol assigned (rehab assign ID PROTOCOL --per-week N).</p>")
     return "".join(lines)
+
+
+def _dose_section(sessions: pd.DataFrame) -> str:
+    weeks = weekly_dose(sessions)
+    if not len(weeks):
+        return "<h2>Observation and imagery dose</h2><p class=muted>No sessions recorded.</p>"
+    note = ("Per week: minutes a demonstration was on screen (AO; paused time excluded), minutes "
+            "of motor imagery (MI: imagine steps and watching while imagining), demonstrations "
+            "watched and movement repetitions done. Per step: <code>rehab export --dose</code>.")
+    return ("<h2>Observation and imagery dose</h2>"
+            + _table(weeks.tail(8).assign(week=weeks["week"].tail(8).map(str)), note))
 
 
 def _rating_columns(store: Store, patient_id: str) -> list[str]:
@@ -272,7 +285,7 @@ def _sessions_section(sessions: pd.DataFrame, ratings: list[str]) -> str:
     if not len(sessions):
         return ""
     cols = ["session_start", "protocol_name", "session_status", "end_detail", "duration_min",
-            "steps_completed", "total_steps", "trials", "repetitions_total"]
+            "steps_completed", "total_steps", "trials", "repetitions_total", "ao_min", "mi_min"]
     cols += [c for c in ratings if c in sessions]
     recent = sessions.iloc[::-1].head(20).assign(
         session_start=lambda d: d["session_start"].str.replace("T", " "),

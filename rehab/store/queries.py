@@ -360,3 +360,17 @@ def patient_events(conn: Connection, patient_id: str, kinds: tuple[str, ...]) ->
         .where(S.c.patient_id == patient_id, E.c.kind.in_(kinds)).order_by(E.c.wall, E.c.id))
     return [{**{k: v for k, v in r._mapping.items() if k != "data_json"},
              "data": json.loads(r.data_json)} for r in rows]
+
+
+DOSE_EVENT_KINDS = ("observe_started", "frame_shown", "imagery")
+
+
+def dose_events(conn: Connection, patient_id: str | None = None) -> list[tuple]:
+    """(session_id, step_index, kind, data) of the events the observation dose is computed from,
+    in the order they happened (see ``rehab.report.dose``)."""
+    E, S = schema.events, schema.sessions
+    q = (sa.select(E.c.session_id, E.c.step_index, E.c.kind, E.c.data_json)
+         .where(E.c.kind.in_(DOSE_EVENT_KINDS)).order_by(E.c.id))
+    if patient_id is not None:
+        q = q.join(S, S.c.id == E.c.session_id).where(S.c.patient_id == patient_id)
+    return [(r[0], r[1], r[2], json.loads(r[3] or "{}")) for r in conn.execute(q)]

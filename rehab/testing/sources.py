@@ -188,6 +188,7 @@ class FakeClip:
 class FakeClipMeta:
     hand: str
     reference_path: Path | None = None
+    rendered: bool = False
 
 
 class FakeClipSource:
@@ -195,8 +196,10 @@ class FakeClipSource:
 
     def __init__(self, clips: dict[str, FakeClip] | None = None,
                  hands: dict[str, str] | None = None,
-                 references: dict[str, Path] | None = None) -> None:
+                 references: dict[str, Path] | None = None,
+                 rendered: frozenset[str] = frozenset()) -> None:
         self.clips = clips or {}
+        self.rendered = rendered
         self.hands = hands or {}
         self.references = references or {}
         self.opened: list[str] = []
@@ -210,4 +213,5 @@ class FakeClipSource:
     def info(self, name: str) -> FakeClipMeta | None:
         if name not in self.clips:
             return None
-        return FakeClipMeta(self.hands.get(name, "right"), self.references.get(name))
+        return FakeClipMeta(self.hands.get(name, "right"), self.references.get(name),
+                            name in self.rendered)

@@ -79,8 +79,9 @@ def should_mirror(step: ObserveStep, clip_hand: str | None, affected_side: str) 
 class _Player:
     """Plays one observe step (all its repetitions) and counts shown and dropped frames."""
 
-    def __init__(self, ctx: StepContext, step: ObserveStep, clip: Any, mirror: bool) -> None:
-        self.ctx, self.step, self.clip, self.mirror = ctx, step, clip, mirror
+    def __init__(self, ctx: StepContext, step: ObserveStep, clip: Any, mirror: bool,
+                 label: str = "") -> None:
+        self.ctx, self.step, self.clip, self.mirror, self.label = ctx, step, clip, mirror, label
         self.rate = float(clip.fps) * step.speed
         if self.rate <= 0:
             raise ClipError(f"clip {step.clip} reports {clip.fps} fps", "re-encode the clip")
@@ -122,15 +123,22 @@ class _Player:
 
     def _show(self, image: np.ndarray, index: int, rep: int, seconds_left: float) -> None:
         scene = VideoScene(image=image, mirror=self.mirror, caption=self.caption,
-                           seconds_left=seconds_left, progress=self.ctx.progress)
+                           seconds_left=seconds_left, progress=self.ctx.progress, label=self.label)
         flip_t = self.ctx.show(scene)
         self.shown_count += 1
         self.ctx.event("frame_shown", clip=self.step.clip, frame=index, rep=rep, flip_t=flip_t)
 
 
-def run_observe(ctx: StepContext, step: ObserveStep, clip: Any, clip_hand: str | None) -> None:
+def run_observe(ctx: StepContext, step: ObserveStep, clip: Any, clip_hand: str | None,
+                label: str = "") -> None:
+    """Play ``step``; ``label`` (e.g. "rendered demonstration") is shown over every frame."""
     mirror = should_mirror(step, clip_hand, ctx.patient.affected_side)
-    player = _Player(ctx, step, clip, mirror)
+    player = _Player(ctx, step, clip, mirror, label)
+    # What the observation dose is computed from (rehab.report.dose), with the frame_shown
+    # events: each shown frame stands for 1 / (fps * speed) seconds of the demonstration.
+    ctx.event("observe_started", clip=step.clip, fps=float(clip.fps), speed=step.speed,
+              frames=player.total, mirror=mirror, imagine=bool(step.imagine),
+              rendered=bool(label))
     drift_s = 0.0
     for rep in range(step.repeat):
         drift_s = player.play(rep)

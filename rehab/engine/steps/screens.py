@@ -109,6 +109,16 @@ def ask_rating(ctx: StepContext, rating: Rating, intro: str | None = None) -> in
     return value
 
 
+def _timed_imagery(ctx: StepContext, step: ImagineStep, render) -> None:
+    """Hold the imagery screen; record its active (pause-free) seconds even when cut short."""
+    began = ctx.active_now()
+    try:
+        ctx.hold(render, step.duration_s)
+    finally:
+        ctx.event("imagery", imagined_s=round(ctx.active_now() - began, 3),
+                  eyes_closed=bool(step.eyes_closed))
+
+
 def run_imagine(ctx: StepContext, step: ImagineStep) -> None:
     """Imagery prompt; eyes-closed mode gives a dim screen between a start and a stop tone."""
     if step.eyes_closed and ctx.audio_problem:
@@ -136,7 +146,7 @@ def run_imagine(ctx: StepContext, step: ImagineStep) -> None:
             return TextScene(title="Eyes closed", body="Imagine the movement.", footer="",
                              seconds_left=left, dim=True, progress=ctx.progress)
 
-        ctx.hold(render, step.duration_s)
+        _timed_imagery(ctx, step, render)
         ctx.cue("stop")
         ctx.event("eyes_closed_ended")
     else:
@@ -144,6 +154,6 @@ def run_imagine(ctx: StepContext, step: ImagineStep) -> None:
             return TextScene(title="Imagine", body=step.text, footer="", seconds_left=left,
                              progress=ctx.progress)
 
-        ctx.hold(render_open, step.duration_s)
+        _timed_imagery(ctx, step, render_open)
     if step.rate_vividness:
         ask_rating(ctx, Rating(scale="vividness"))
