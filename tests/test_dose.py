@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 from engine_helpers import protocol, rig
-from rehab.store.fake import fake_info
 
 from rehab.devices.base import CommandKind
 from rehab.engine.writer import Event
@@ -13,6 +12,7 @@ from rehab.report.dose import sessions_table, step_doses, steps_table, weekly_do
 from rehab.report.export import export_sessions
 from rehab.store import Store
 from rehab.testing import FakeClip, ScriptedInput
+from rehab.testing.store_data import fake_info
 
 CLIP = {"clip.mp4": FakeClip(90, 30.0)}  # 3 s at 30 fps
 

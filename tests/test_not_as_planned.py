@@ -71,11 +71,10 @@ def test_with_sound_there_is_no_notice():
 
 
 def test_review_lists_what_did_not_run_as_planned(tmp_path):
-    from rehab.store.fake import fake_info
-
     from rehab.engine.writer import Event
     from rehab.report.review import build_review
     from rehab.store import Store
+    from rehab.testing.store_data import fake_info
 
     store = Store(tmp_path / "d")
     store.add_patient("P001", "left")

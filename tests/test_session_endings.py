@@ -12,12 +12,12 @@ import time
 import pytest
 import sqlalchemy as sa
 from engine_helpers import protocol, rig
-from rehab.store.fake import fake_info
 
 from rehab.engine.endings import END_REASONS, describe
 from rehab.engine.writer import Event
 from rehab.store import Store, queries, schema, schema_v1
 from rehab.store.migrations import LATEST, migrate
+from rehab.testing.store_data import fake_info
 
 PAIN_STEPS = ({"kind": "rate", "ratings": [{"scale": "pain", "default": 3}]},
               {"kind": "rest", "duration_s": 2})
