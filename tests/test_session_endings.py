@@ -193,6 +193,9 @@ def test_describe_names_the_rule():
     assert describe("safety_stop", {"reason": "pain reached 7"}) == \
         "stopped by a safety rule: pain reached 7"
     assert describe("completed", {}) == "completed"
+    assert describe("safety_stop", {"reason": "fatigue reached 8", "rule": "fatigue_stop_at",
+                                    "values": {"value": 8, "limit": 7}}) == \
+        "stopped by a safety rule: fatigue reached 8 (rule fatigue_stop_at: 7)"
 
 
 # -- a write lock held by another program ---------------------------------------------------------
@@ -299,7 +302,8 @@ def test_killed_and_resumed_run_still_applies_the_pain_rise_rule(tmp_path, reach
         assert store.chain_ratings(resumed.id) == [("pain", 1), ("pain", 3)]
     listing = subprocess.run(_rehab("sessions", "--patient", "S1", "--data", str(data)),
                              env=_env(), capture_output=True, text=True, timeout=60).stdout
-    assert f"stopped by a safety rule: pain rose by 2 (from 1 to 3) (resumes {frag.id})" in listing
+    assert ("stopped by a safety rule: pain rose by 2 (from 1 to 3) (rule pain_stop_rise: 2) "
+            f"(resumes {frag.id})") in listing
 
 
 @pytest.mark.slow
@@ -355,7 +359,8 @@ def test_review_lists_safety_stops_in_their_own_colour_and_counts_chains_once(tm
     safety = page[page.index("<h2>Safety stops and adverse events</h2>"):]
     safety = safety[:safety.index("<h2>", 5)]
     assert "1 session(s) stopped by a safety rule" in safety
-    assert "<b class=tone-safety>stopped by a safety rule: pain reached 7</b>" in safety
+    assert ("<b class=tone-safety>stopped by a safety rule: pain reached 7 (rule pain_stop_at)"
+            "</b>") in safety
     assert "ended by the patient" not in safety and b not in safety
     assert "<b class=tone-patient>ended by the patient: ended by the user</b>" in page
     assert ".tone-safety{color:#7a3e00" in page and ".tone-patient{color:#b00}" in page

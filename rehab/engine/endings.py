@@ -49,5 +49,11 @@ def describe(code: str | None, detail: dict | None = None) -> str:
     if not code:
         return ""
     label = END_REASONS[code].label if code in END_REASONS else code
-    why = (detail or {}).get("reason")
-    return f"{label}: {why}" if why and why != label else label
+    detail = detail or {}
+    why = detail.get("reason")
+    text = f"{label}: {why}" if why and why != label else label
+    rule = detail.get("rule")
+    if rule:  # the protocol's rule as the clinician wrote it: "pain_stop_rise: 2"
+        limit = (detail.get("values") or {}).get("limit")
+        text += f" (rule {rule}: {limit})" if limit is not None else f" (rule {rule})"
+    return text
