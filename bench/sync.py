@@ -23,17 +23,18 @@ import shutil
 import tempfile
 import threading
 import time
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
 
 from rehab.report.clinic import clinic_overview, overview_lines
 from rehab.store import Store, schema
+from rehab.testing.store_data import FAKE_SHA, bulk_populate, hand_frames
 from rehab.store.server import ServerStore, add_clinician, add_laptop, role_url, server_engine
 from rehab.store.server_schema import init_server
 from rehab.store.sync import sync
 from rehab.store.writer import frame_rows
-from rehab.testing.store_data import bulk_populate, hand_frames
 
 TARGET_REVIEW_S = 5.0
 
@@ -41,12 +42,15 @@ TARGET_REVIEW_S = 5.0
 def build_laptop(folder: Path, patient: str, sessions: int, trials: int, frames: int,
                  seed: int) -> Store:
     store = Store(folder)
-    bulk_populate(store.engine, patient, sessions, trials, seed=seed)
+    # the last session a few days ago, so the overview's five weeks hold real data
+    start = datetime.now() - timedelta(days=sessions * 7 / 5 + 3)
+    bulk_populate(store.engine, patient, sessions, trials, seed=seed, start=start)
     template = frame_rows(0, hand_frames(frames, "left", dropped_every=7, seed=seed))
     with store.engine.begin() as conn:
         ids = conn.execute(sa.select(schema.trials.c.id)).scalars().all()
         rows = [dict(r, trial_id=tid) for tid in ids for r in template]
-        conn.execute(schema.trial_frames.insert(), rows)
+        if rows:
+            conn.execute(schema.trial_frames.insert(), rows)
     return store
 
 
@@ -144,6 +148,12 @@ def run(args, url: str, admin_pw: str | None, base: Path) -> None:
           f"{(time.perf_counter() - t0) / min(10, len(laptops)):.3f} s each ({again} sessions "
           "already there)")
 
+    with admin.begin() as conn:  # every patient assigned 5 a week from their first session
+        conn.execute(schema.assignments.insert(), [dict(
+            patient_id=f"P{i:04d}", protocol_sha256=FAKE_SHA, protocol_name="fake home session",
+            protocol_path="protocols/fake.yaml", per_week=5,
+            from_date=date.today() - timedelta(days=args.sessions * 7 // 5 + 3),
+            created=datetime.now()) for i in range(args.patients)])
     role, pw = add_clinician(admin, "bench")
     times = []
     for _ in range(3):
@@ -152,7 +162,8 @@ def run(args, url: str, admin_pw: str | None, base: Path) -> None:
             lines = overview_lines(clinic_overview(store), on_server=True)
         times.append(time.perf_counter() - t0)
     print(f"rehab review --all (clinician, {len(lines) - 2} patients): best {min(times):.2f} s, "
-          f"worst {max(times):.2f} s (target {TARGET_REVIEW_S:.0f} s)")
+          f"worst {max(times):.2f} s (target {TARGET_REVIEW_S:.0f} s); first rows:")
+    print("\n".join(lines[:3] + lines[-1:]))
     for s, _, _ in laptops:
         s.close()
     admin.dispose()
