@@ -5,8 +5,9 @@
 Prints a Markdown table: clip, true count, counted, error, count on the mirrored copy (same
 hand reported as the other side), mirror agreement, count on a copy slowed 2x (frames
 duplicated), and with ``--variants`` on brightness/contrast-changed and 640x360 copies of the
-fixture videos. Synthetic clips are mirrored at the landmark level (exactly); fixture videos
-are flipped as images and tracked again by MediaPipe. Targets: error <= 1 on every clip, mirror
+fixture videos. The shipped rendered demonstrations are labelled clips too (drawn from the
+synthetic hand, so their counts are exact). Synthetic clips are mirrored at the landmark level
+(exactly); fixture and rendered videos are flipped as images and tracked again by MediaPipe. Targets: error <= 1 on every clip, mirror
 agreement on every clip, no event from a blip shorter than 120 ms (the blip clips' truth).
 """
 
@@ -18,7 +19,7 @@ from pathlib import Path
 
 from rehab.devices.base import TrackedFrame, other_side
 from rehab.scoring import score_trial
-from rehab.testing.accuracy import FIXTURES, SYNTHETIC, Labelled, counted
+from rehab.testing.accuracy import FIXTURES, RENDERED, SYNTHETIC, Labelled, counted
 from rehab.testing.transforms import TRANSFORMS, mirror_frames, slow_frames, track_transformed
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,14 +32,14 @@ def count(frames: list[TrackedFrame], clip: Labelled, hand: str) -> int:
 def rows(fixtures: Path, variants: bool, model: str) -> list[list[str]]:
     out = []
     tracked: dict[tuple[str, str], list[TrackedFrame]] = {}
-    for clip in (*SYNTHETIC, *FIXTURES):
+    for clip in (*SYNTHETIC, *FIXTURES, *RENDERED):
         extra: list[str] = []
         if clip.frames is not None:
             frames = clip.frames()
             mirrored = mirror_frames(frames)
         else:
             assert clip.video is not None
-            path = fixtures / clip.video
+            path = fixtures / clip.video  # a rendered clip's path is absolute
             if not path.is_file():
                 print(f"skipped {clip.name}: {path} not found", file=sys.stderr)
                 continue

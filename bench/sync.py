@@ -30,11 +30,11 @@ import sqlalchemy as sa
 
 from rehab.report.clinic import clinic_overview, overview_lines
 from rehab.store import Store, schema
-from rehab.testing.store_data import FAKE_SHA, bulk_populate, hand_frames
 from rehab.store.server import ServerStore, add_clinician, add_laptop, role_url, server_engine
 from rehab.store.server_schema import init_server
 from rehab.store.sync import sync
 from rehab.store.writer import frame_rows
+from rehab.testing.store_data import FAKE_SHA, bulk_populate, hand_frames
 
 TARGET_REVIEW_S = 5.0
 

@@ -33,24 +33,24 @@ def _track(video: Path, variant: str, model_path: str | None):
 
 
 def _choose_hand(frames, hand: str, video: Path) -> str:
-    """The anatomical side to score; "auto" = the side seen in the most frames."""
+    """The anatomical side to score (``pick_hand``), or why the video cannot give it."""
+    from rehab.devices.base import other_side
+    from rehab.scoring.track import pick_hand
+
     seen = Counter(h.hand for f in frames for h in f.hands)
     if not seen:
         raise ScoringError(
             f"no hand was found in any of the {len(frames)} frames of {video}",
             hint="check that the video shows a hand, well lit, not too small in the frame",
         )
-    if hand != "auto":
-        if not seen[hand]:
-            other = "left" if hand == "right" else "right"
-            raise ScoringError(
-                f"the {hand} hand is not in {video}: only the {other} hand was seen "
-                f"(in {seen[other]} of {len(frames)} frames)",
-                hint=f"score it with --hand {other}, or check which hand the trial used",
-            )
-        return hand
-    # Ties go to the right hand, as in rehab.scoring's own "auto".
-    return max(("right", "left"), key=lambda side: seen[side])
+    if hand != "auto" and not seen[hand]:
+        other = other_side(hand)
+        raise ScoringError(
+            f"the {hand} hand is not in {video}: only the {other} hand was seen "
+            f"(in {seen[other]} of {len(frames)} frames)",
+            hint=f"score it with --hand {other}, or check which hand the trial used",
+        )
+    return pick_hand(frames, hand)
 
 
 def _print_summary(video: Path, result) -> None:

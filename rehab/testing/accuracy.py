@@ -85,6 +85,23 @@ FIXTURES: tuple[Labelled, ...] = (
 )
 
 
+def _rendered(name: str, task: str, key: str, truth: int) -> tuple[Labelled, ...]:
+    from rehab.paths import shipped_videos_dir
+
+    return tuple(Labelled(f"rendered {name}{' (1st person)' if view else ''}", task, "right", key,
+                          truth, video=str(shipped_videos_dir() / f"{name}{view}.mp4"))
+                 for view in ("", "_1p"))
+
+
+# The shipped demonstrations (rehab/clips/render.py draws them from the synthetic hand, so the
+# count is exact), tracked by MediaPipe like a patient's video: third and first person.
+RENDERED: tuple[Labelled, ...] = (
+    *_rendered("open_close", "open_close", "repetitions", 3),
+    *_rendered("finger_tap", "finger_tap", "taps", 8),
+    *_rendered("opposition", "opposition", "touches", 4),
+)
+
+
 def counted(score: dict, key: str) -> int:
     """The count ``key`` of a score dict; "events" = openings + closings."""
     if key == "events":
