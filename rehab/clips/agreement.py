@@ -16,7 +16,7 @@ import numpy as np
 
 from rehab.clips.library import ClipInfo
 from rehab.devices.base import HandTracker, TrackedFrame
-from rehab.protocol.models import TASKS
+from rehab.tasks import TASKS
 
 
 @dataclass(frozen=True)
