@@ -19,7 +19,7 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from rehab.store import Store, schema
+from rehab.store import Store, queries, schema
 from rehab.testing.store_data import FAKE_SHA
 
 CHILD = r"""
@@ -57,11 +57,11 @@ KILLS = 10
 
 
 def _run_and_kill(cmd: list[str], rng: random.Random, delay_s: tuple[float, float] = (0.02, 0.8),
-                  env: dict | None = None, trials_started: int = 0) -> list[list[str]]:
-    """Start ``cmd``, wait for its SESSION report (and for ``trials_started`` trial_started
-    events), SIGKILL it after a further random delay; returns every complete line it reported
-    (split into words). Waiting for a trial rather than for seconds puts the kill inside the
-    session however fast the machine runs it."""
+                  env: dict | None = None, steps_before: int = 0) -> list[list[str]]:
+    """Start ``cmd``, wait for its SESSION report (and for ``steps_before`` STEP reports),
+    SIGKILL it after a further random delay; returns every complete line it reported (split
+    into words). Waiting for steps rather than for seconds puts the kill inside the step after
+    them however fast the machine runs the session."""
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
                             env=env)
     lines: list[list[str]] = []
@@ -72,7 +72,7 @@ def _run_and_kill(cmd: list[str], rng: random.Random, delay_s: tuple[float, floa
             if not line.endswith("\n"):
                 break  # cut by the kill mid-report: the call had returned, the report had not
             lines.append(line.split())
-            if sum(x[-1] == "trial_started" for x in lines) >= trials_started:
+            if lines[0][0] == "SESSION" and sum(x[0] == "STEP" for x in lines) >= steps_before:
                 started.set()
 
     reader = threading.Thread(target=read)
@@ -188,10 +188,12 @@ def test_real_headless_run_killed_and_resumed(tmp_path, reach_open_clip):
              .protocol.flatten()]
     start = 0
     for _ in range(int(os.environ.get("REHAB_CRASH_RUNS", "3"))):
-        # in a movement trial or the mirror after it (the other steps take no time in --fast)
-        trials_left = kinds[start:].count("execute")
-        lines = _run_and_kill(cmd, rng, delay_s=(0.0, 3.0), env=env,
-                              trials_started=rng.randint(1, max(1, trials_left)))
+        # inside a movement trial or a mirror step (the other steps take no time in --fast)
+        long_steps = [i for i, kind in enumerate(kinds) if i >= start and kind in ("execute", "mirror")]
+        if not long_steps:
+            break  # what is left runs too fast for a kill to land inside it
+        target = rng.choice(long_steps)
+        lines = _run_and_kill(cmd, rng, delay_s=(0.1, 1.2), env=env, steps_before=target - start)
         assert lines[-1:] and lines[-1][0] != "END"
         sid = lines[0][1]
         with Store(data) as store:
@@ -216,7 +218,7 @@ def test_real_headless_run_killed_and_resumed(tmp_path, reach_open_clip):
             if expected is not None:  # this run resumed the previous one where promised
                 assert (session.resumed_from, session.start_step) == expected
             found = store.find_resumable("P001", session.protocol_sha256)
-            done = {i for i, st in steps if st in ("completed", "skipped")}
+            done = {i for i, st in steps if st in queries.DONE_STEP}
             assert found == (sid, min(set(range(session.start_step, session.total_steps)) - done))
             expected = found
             start = found[1]

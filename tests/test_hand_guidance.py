@@ -27,7 +27,7 @@ def test_only_the_other_hand_seen_names_both_hands():
     (ev,) = r.writer.of("wrong_hand_seen")
     assert ev.data == {"seen": "right", "wanted": "left", "share": 1.0}
     result = [s.scene for s in r.display.shown if isinstance(s.scene, ResultScene)][-1]
-    assert result.lines == ("We only saw your right hand.", "This exercise is for your left hand.")
+    assert result.lines == ("I only saw your right hand. This exercise is for your left hand.",)
 
 
 def test_no_hand_at_all_keeps_the_plain_hint():

@@ -248,7 +248,7 @@ def test_knowledge_of_results_compares_with_the_previous_session(reach_open_clip
         result = run_session(RunRequest(protocol, "P1", camera=str(reach_open_clip),
                                         autopilot=True, fast=True, model="lite"),
                              display=display, clock=clock)
-        assert result.status == "completed" and result.trials[0]["frames"] == 200
+        assert result.status == "completed" and result.trials[0]["frames"] == 176
         (line,) = [s for s in display.scenes() if isinstance(s, ResultScene)][0].lines
         return line
 
