@@ -119,7 +119,7 @@ COMMON_METRICS: tuple[Metric, ...] = (
     Metric("quality.jitter_mm", "Tracking jitter", "mm", ".2f", "lower"),
     Metric("quality.longest_gap_s", "Longest tracking gap", "s", ".2f", "lower"),
     Metric("similarity.score", "Match to demonstration (uncalibrated)", "/ 100", ".0f", "higher"),
-    Metric("similarity.tempo_ratio", "Duration vs demonstration", "x", ".2f"),
+    Metric("similarity.tempo", "Duration vs demonstration", "x", ".2f"),
     Metric("similarity.amplitude_ratio", "Amplitude vs demonstration", fmt=".2f", better="higher"),
     Metric("valid", "Valid trial"),
     Metric("validity_reasons", "Why not valid"),

@@ -86,7 +86,7 @@ def _print_summary(video: Path, result) -> None:
 @click.option("--model-path", default=None, help="A hand_landmarker .task file to use instead.")
 @click.option("--demonstration", default=None, metavar="CLIP.mp4",
               help="Also compare with this library clip's reference (a path, or a clip name in "
-                   "the clip library): the JSON's similarity holds score and tempo_ratio.")
+                   "the clip library): the JSON's similarity holds score and tempo.")
 @friendly_errors
 def score(
     video: Path, task: str, hand: str, as_json: bool, model: str, model_path: str | None,

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from rehab.scoring.trial import TrialScore
 
 # After the task's own headline: how well it matched a demonstration, and how well it was seen.
-TRAILING_KEYS = ("similarity.score", "similarity.tempo_ratio", "tracked_fraction")
+TRAILING_KEYS = ("similarity.score", "similarity.tempo", "tracked_fraction")
 
 
 def headline(score: TrialScore) -> list[tuple[str, str]]:

@@ -30,7 +30,7 @@ of either movement at each end gives the mean cost c along the path (with the re
 repeated k = round(patient reps / reference reps) times for rhythmic tasks, the better match
 kept). amplitude A = sum_k w_k min(sd p_k / s_k, 1);
   score = 100 / (1 + (c / 0.5)^6) * min(1, A / 0.4).
-tempo_ratio = patient active duration / reference active duration (1.5 = 1.5x slower), per
+tempo = patient active duration / reference active duration (1.5 = 1.5x slower), per
 repetition when the reference was repeated.
 
 Measured (shipped rendered clips tracked by MediaPipe, scored against the exact landmarks they
@@ -212,7 +212,7 @@ def score_from_cost(cost: float) -> float:
 
 def no_similarity(reason: str) -> dict[str, Any]:
     """The similarity dict when nothing could be compared (same keys, None values, ``error``)."""
-    return {"score": None, "tempo_ratio": None, "reference_duration_s": None,
+    return {"score": None, "tempo": None, "reference_duration_s": None,
             "patient_duration_s": None, "dtw_cost": None, "amplitude_ratio": None,
             "reference_repeats": None,
             "error": reason}
@@ -268,7 +268,7 @@ def similarity(track: HandTrack, reference: Reference,
         hand: the side ``track`` shows ("left" or "right"); a left hand is mirrored.
 
     Returns:
-        {"score": 0-100, "tempo_ratio" (patient / reference active duration, per
+        {"score": 0-100, "tempo" (patient / reference active duration, per
         repetition), "reference_duration_s", "patient_duration_s" (active parts),
         "dtw_cost", "amplitude_ratio", "reference_repeats"}; score None with an "error"
         when either movement is too short.
@@ -298,7 +298,7 @@ def similarity(track: HandTrack, reference: Reference,
                if repetitions is not None and repeats == counted and repeats > 1 else 1.0)
     ref_s, pat_s = float(tr[r1] - tr[r0]), float(tp[p1] - tp[p0])
     return {"score": round(score_from_cost(cost) * min(1.0, amplitude / AMPLITUDE_FLOOR), 1),
-            "tempo_ratio": round(per_rep * pat_s / ref_s, 3) if ref_s > 0 else None,
+            "tempo": round(per_rep * pat_s / ref_s, 3) if ref_s > 0 else None,
             "reference_duration_s": round(ref_s, 3), "patient_duration_s": round(pat_s, 3),
             "dtw_cost": round(cost, 4), "amplitude_ratio": round(amplitude, 3),
             "reference_repeats": repeats}
