@@ -86,6 +86,32 @@ _KINDS = (
         "demonstration shows another task",
         "use a clip of the same movement as the step's task (rehab clips lists them)",
     ),
+    IssueKind("P023", "file too large", "a protocol is a few kilobytes; split it or shorten it"),
+    IssueKind(
+        "P024",
+        "YAML expands too far",
+        "write the values out instead of repeating them through &anchors and *aliases",
+    ),
+    IssueKind(
+        "P025",
+        "session too long",
+        "use fewer steps or smaller repeat counts; a session is at most a few hours",
+    ),
+    IssueKind(
+        "P026",
+        "text too long for the screen",
+        "shorten the text, or break the long word with spaces or hyphens",
+    ),
+    IssueKind(
+        "P027",
+        "character not allowed",
+        "remove control characters and escapes such as \\0, \\e or \\ud800",
+    ),
+    IssueKind(
+        "P028",
+        "too many rating choices",
+        "a patient can choose between at most 21 answers (e.g. 0-10 or 0-20)",
+    ),
 )
 
 CATALOGUE: dict[str, IssueKind] = {k.code: k for k in _KINDS}

@@ -61,12 +61,33 @@ def show(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        return f"'{value}'"
+        return f"'{printable(value)}'"
     if isinstance(value, dict):
         return "a mapping"
     if isinstance(value, list):
         return "a list"
     return str(value)
+
+
+def printable(text: str, most: int | None = 60) -> str:
+    """``text`` safe for one line of a terminal: control characters and lone surrogates written
+    as escapes, and cut with "..." after ``most`` characters.
+
+    Example:
+        >>> printable("a\x1b[2Jb")
+        'a\\x1b[2Jb'
+    """
+    cut = most is not None and len(text) > most
+    text = text[:most] if most is not None else text
+    out = "".join(_escape(ch) for ch in text)
+    return out + "..." if cut else out
+
+
+def _escape(ch: str) -> str:
+    if ch.isprintable() and not 0xD800 <= ord(ch) <= 0xDFFF:
+        return ch
+    code = ord(ch)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def _issue(err: Any, located: Located, file: str) -> Issue:
@@ -101,6 +122,8 @@ def _describe(
         return _literal(name, value, err)
     if kind == "execute_needs_end":
         return "P009", err["msg"], None
+    if kind == "rating_choices":
+        return "P028", err["msg"], None
     if kind == "rating_scale" or (kind == "string_pattern_mismatch" and name == "name"):
         return (
             "P010",
