@@ -67,7 +67,7 @@ def _validate_one(path: Path, videos_dir: Path | None) -> bool:
 
 def _say(line: str) -> None:
     """One output line with nothing a terminal would act on (escapes, lone surrogates)."""
-    from rehab.protocol.translate import printable
+    from rehab.protocol.issues import printable
 
     click.echo(printable(line, most=None))
 

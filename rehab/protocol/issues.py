@@ -150,6 +150,32 @@ class Issue:
 def make_issue(
     code: str, file: str, line: int, col: int, message: str, hint: str | None = None
 ) -> Issue:
-    """An Issue whose hint defaults to the catalogue's how-to-fix for ``code``."""
+    """An Issue whose hint defaults to the catalogue's how-to-fix for ``code``.
+
+    Message and hint are made :func:`printable`, so that an issue is always one line with
+    nothing a terminal would act on, whatever text of the file it quotes.
+    """
     kind = CATALOGUE[code]  # KeyError on an unknown code is a programming error, on purpose
-    return Issue(code, file, line, col, message, hint if hint is not None else kind.hint)
+    hint = hint if hint is not None else kind.hint
+    return Issue(code, file, line, col, printable(message, None), printable(hint, None))
+
+
+def printable(text: str, most: int | None = 60) -> str:
+    r"""``text`` safe for one line of a terminal: control characters and lone surrogates written
+    as escapes, and cut with "..." after ``most`` characters.
+
+    Example:
+        >>> printable("a\x1b[2Jb")
+        'a\\x1b[2Jb'
+    """
+    cut = most is not None and len(text) > most
+    text = text[:most] if most is not None else text
+    out = "".join(_escape(ch) for ch in text)
+    return out + "..." if cut else out
+
+
+def _escape(ch: str) -> str:
+    if ch.isprintable() and not 0xD800 <= ord(ch) <= 0xDFFF:
+        return ch
+    code = ord(ch)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"

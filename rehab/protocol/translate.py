@@ -9,7 +9,7 @@ from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
-from rehab.protocol.issues import Issue, make_issue
+from rehab.protocol.issues import Issue, make_issue, printable
 from rehab.protocol.models import STEP_KINDS, TASKS, Protocol
 from rehab.protocol.yamlpos import Located, Path_
 
@@ -67,27 +67,6 @@ def show(value: Any) -> str:
     if isinstance(value, list):
         return "a list"
     return str(value)
-
-
-def printable(text: str, most: int | None = 60) -> str:
-    """``text`` safe for one line of a terminal: control characters and lone surrogates written
-    as escapes, and cut with "..." after ``most`` characters.
-
-    Example:
-        >>> printable("a\x1b[2Jb")
-        'a\\x1b[2Jb'
-    """
-    cut = most is not None and len(text) > most
-    text = text[:most] if most is not None else text
-    out = "".join(_escape(ch) for ch in text)
-    return out + "..." if cut else out
-
-
-def _escape(ch: str) -> str:
-    if ch.isprintable() and not 0xD800 <= ord(ch) <= 0xDFFF:
-        return ch
-    code = ord(ch)
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def _issue(err: Any, located: Located, file: str) -> Issue:
