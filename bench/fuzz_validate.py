@@ -73,6 +73,7 @@ class Worker:
         self.proc = subprocess.Popen(
             [sys.executable, "-c", WORKER, str(memory_mb), str(videos)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env,
+            cwd=rehab,  # `python -c` puts the working folder first on sys.path
         )
         assert self.proc.stdout is not None and self.proc.stdout.readline().strip() == "ready"
 

@@ -9,7 +9,6 @@ mirrors them when the scene says so and draws them into one region whose rectang
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -20,6 +19,7 @@ from rehab.devices.drawing import HAND_CONNECTIONS, Colours, Fonts, draw_lines, 
 from rehab.engine import scenes as sc
 from rehab.errors import DisplayError
 from rehab.protocol.limits import MAX_RATING_CHOICES as MAX_CHOICES_SHOWN
+from rehab.safeio import atomic_path
 
 C = Colours
 
@@ -107,9 +107,8 @@ class PygameDisplay:
     def screenshot(self, path: str | os.PathLike) -> None:
         """Save what is on screen now as a PNG, readable by the owner only (camera screens show
         the patient)."""
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._pg.image.save(self._screen, str(path))
-        os.chmod(path, 0o600)
+        with atomic_path(path, make_dirs=True) as temp:
+            self._pg.image.save(self._screen, str(temp))
 
     def close(self) -> None:
         self._pg.display.quit()

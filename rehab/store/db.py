@@ -155,7 +155,7 @@ class Store:
         self, patient_id: str, affected_side: str, notes: str = "", consent_video: bool = False
     ) -> Patient:
         """Register a patient under a pseudonymous id (no names: letters, digits, - _ .)."""
-        if not PATIENT_ID_RE.match(patient_id or ""):
+        if not PATIENT_ID_RE.fullmatch(patient_id or ""):  # match's $ allows a trailing \n
             raise StoreError(
                 f"invalid patient id {patient_id!r}",
                 hint="use a pseudonymous code of letters, digits, '-', '_' or '.' (e.g. P001), "

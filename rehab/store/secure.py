@@ -7,8 +7,10 @@ import os
 import stat
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from rehab.errors import StoreError
+from rehab.safeio import atomic_open
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600
@@ -46,13 +48,11 @@ def make_private(path: Path) -> None:
             path.chmod(FILE_MODE)
 
 
-def open_private(path: Path, mode: str = "w", **kwargs) -> object:
-    """Open ``path`` for writing, created (or truncated) as 0o600 from the start.
+def open_private(path: Path, mode: str = "w", **kwargs) -> Any:
+    """A context manager writing ``path`` safely (``rehab.safeio.atomic_open``): owner-only
+    from creation, through a temporary file renamed into place, refusing symlinks.
 
     Example:
         >>> with open_private(Path("out.csv"), newline="") as fh: ...
     """
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
-    fd = os.open(path, flags, FILE_MODE)
-    os.fchmod(fd, FILE_MODE)  # an existing file keeps its old mode through O_CREAT
-    return os.fdopen(fd, mode, **kwargs)
+    return atomic_open(path, mode, **kwargs)
