@@ -14,8 +14,16 @@ from rehab.devices.base import SilentAudio
 from rehab.engine import Devices, PatientInfo, Session, SessionOptions
 from rehab.engine.scoring_seam import RehabScoring
 from rehab.errors import ClipError, RehabError
-from rehab.testing import FakeCamera, FakeClip, FakeClipSource, FakeClock, FakeTracker
-from rehab.testing import MemoryWriter, RecordingDisplay, ScriptedInput
+from rehab.testing import (
+    FakeCamera,
+    FakeClip,
+    FakeClipSource,
+    FakeClock,
+    FakeTracker,
+    MemoryWriter,
+    RecordingDisplay,
+    ScriptedInput,
+)
 
 SHIPPED = Path(__file__).resolve().parent.parent / "videos" / "open_close.landmarks.npz"
 pytestmark = pytest.mark.skipif(not SHIPPED.is_file(), reason="shipped videos/ absent")
