@@ -16,10 +16,10 @@ def data_option(func):
                         help=DATA_HELP)(func)
 
 
-def _store(data_dir: Path | None):
+def _store(data_dir: Path | None, read_only_ok: bool = False):
     from rehab.store import Store
 
-    return Store(data_dir)
+    return Store(data_dir, read_only_ok=read_only_ok)
 
 
 @main.group()
@@ -66,7 +66,7 @@ def patients_list(data_dir: Path | None) -> None:
     Example:
       rehab patients list --data /path/to/clinic-data
     """
-    with _store(data_dir) as store:
+    with _store(data_dir, read_only_ok=True) as store:
         rows = store.list_patients()
         if not rows:
             click.echo("no patients yet (rehab patients add ID --affected left|right)", err=True)
@@ -120,7 +120,7 @@ def sessions(patient_id: str, data_dir: Path | None) -> None:
     """
     from rehab.report.export import export_both
 
-    with _store(data_dir) as store:
+    with _store(data_dir, read_only_ok=True) as store:
         store.require_patient(patient_id)
         trials, df = export_both(store, patient_id)
     if df.empty:
@@ -166,7 +166,7 @@ def export(patient_id: str | None, all_patients: bool, out: Path | None, summary
 
     if bool(patient_id) == all_patients:
         raise click.UsageError("give either --patient ID or --all")
-    with _store(data_dir) as store:
+    with _store(data_dir, read_only_ok=True) as store:
         if patient_id:
             store.require_patient(patient_id)
         df = (export_sessions if summary else export_trials)(store, patient_id)
@@ -200,7 +200,7 @@ def review(patient_id: str, out: Path | None, data_dir: Path | None) -> None:
     from rehab.report.review import write_review
 
     target = out or Path(f"review-{patient_id}.html")
-    with _store(data_dir) as store:
+    with _store(data_dir, read_only_ok=True) as store:
         try:
             path = write_review(store, patient_id, target)
         except OSError as exc:
@@ -229,7 +229,7 @@ def replay(session_id: str, trial_no: int, out: Path | None, loop: bool,
     """
     from rehab.report.replay import load_trial, play, write_mp4
 
-    with _store(data_dir) as store:
+    with _store(data_dir, read_only_ok=True) as store:
         trial = load_trial(store, session_id, trial_no)
     if out:
         n = write_mp4(trial, out)

@@ -31,6 +31,7 @@ from sqlalchemy import event as sa_event
 from rehab import paths
 from rehab.errors import StoreError
 from rehab.store import queries, schema
+from rehab.store.faults import foreign_tables, read_only_folder, store_error
 from rehab.store.migrations import migrate
 from rehab.store.secure import FILE_MODE, ensure_private_dir, make_private, owner_only_umask
 
@@ -82,9 +83,35 @@ class Store:
         >>> w = store.writer(); sid = w.begin(info)  # doctest: +SKIP
     """
 
-    def __init__(self, data_dir: str | os.PathLike | None = None) -> None:
+    def __init__(self, data_dir: str | os.PathLike | None = None, read_only_ok: bool = False) -> None:
+        """``read_only_ok``: for commands that only read (list, sessions, export, review,
+        replay) - when the folder is read-only or its disk full, open the database read-only
+        instead of refusing."""
+        try:
+            self._open(data_dir)
+        except StoreError as exc:
+            folder = paths.data_dir(data_dir)
+            unwritable = "read-only" in exc.message or "full disk" in exc.message
+            if not (read_only_ok and unwritable and (folder / DB_NAME).is_file()):
+                raise
+            self._open_read_only(folder)
+
+    def _open_read_only(self, folder: Path) -> None:
+        self.data_dir, self.db_path = folder, folder / DB_NAME
+        # immutable: nobody can write a read-only folder, and SQLite need not make -shm
+        extra = "&immutable=1" if read_only_folder(folder) else ""
+        self.engine = sa.create_engine(f"sqlite:///file:{self.db_path}?mode=ro{extra}&uri=true")
+
+    def _open(self, data_dir: str | os.PathLike | None) -> None:
         self.data_dir = ensure_private_dir(paths.data_dir(data_dir))
         self.db_path = self.data_dir / DB_NAME
+        foreign = foreign_tables(self.db_path)
+        if foreign is not None:
+            raise StoreError(
+                f"{self.db_path} is an SQLite database of another program "
+                f"(tables {', '.join(foreign[:5])}); rehab does not add its tables to it",
+                hint="choose another folder with --data DIR, or move that file away",
+            )
         self._create_db_file()
         # check_same_thread off: a writer's connection is guarded by its own lock instead
         self.engine = sa.create_engine(f"sqlite:///{self.db_path}",
@@ -364,26 +391,5 @@ def _read_protocol_file(path: Path) -> tuple[str, str, str]:
     return name, text, hashlib.sha256(raw).hexdigest()
 
 
-def _read_only_folder(path: Path) -> bool:
-    folder = path if path.is_dir() else path.parent
-    try:
-        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY) or not os.access(folder, os.W_OK)
-    except OSError:
-        return False
-
-
 def _store_error(path: Path, exc: BaseException) -> StoreError:
-    text = str(getattr(exc, "orig", None) or exc).lower()
-    read_only = "readonly" in text or "read-only" in text or isinstance(exc, PermissionError)
-    if read_only or ("unable to open" in text and _read_only_folder(path)):
-        what, hint = "is read-only", "make it writable or choose another folder with --data DIR"
-    elif "full" in text or getattr(exc, "errno", None) == 28:
-        what, hint = "is on a full disk", "free some disk space or choose another folder with --data DIR"
-    elif "not a database" in text or "malformed" in text:
-        what = "is damaged or is not a rehab database"
-        hint = "restore it from a backup, or choose another folder with --data DIR"
-    elif "locked" in text:
-        what, hint = "is locked by another program", "close other rehab windows and try again"
-    else:
-        what, hint = f"cannot be written ({exc})", "check the folder or choose another with --data DIR"
-    return StoreError(f"the session store {path} {what}", hint=hint)
+    return store_error(path, exc)

@@ -34,6 +34,9 @@ def ensure_private_dir(path: Path) -> Path:
         if stat.S_IMODE(path.stat().st_mode) & 0o077:
             path.chmod(DIR_MODE)
     except OSError as exc:
+        if path.is_dir() and (exc.errno == 30 or not os.access(path, os.W_OK)):  # EROFS
+            raise StoreError(f"the session store {path} is read-only",
+                             hint="make it writable or choose another folder with --data DIR") from exc
         raise StoreError(
             f"cannot create the data folder {path}: {exc.strerror or exc}",
             hint="choose a folder you can write to with --data DIR (or REHAB_DATA)",
