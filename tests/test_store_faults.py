@@ -154,3 +154,30 @@ def test_on_a_real_read_only_mount(tmp_path):
         assert added.exception is None or isinstance(added.exception, SystemExit)
     finally:
         subprocess.run(["umount", "-l", str(data)])
+
+
+def test_no_session_starts_on_damaged_trial_tables(damaged):
+    """A new trial would go into a b-tree SQLite cannot read back (lost to UNIQUE/FOREIGN KEY
+    failures at its first frame): the session is refused before its first screen."""
+    store = Store(damaged)
+    with pytest.raises(StoreError) as caught:
+        store.check_writable(min_free_mb=0)
+    assert caught.value.message.startswith(f"the session store {damaged} is damaged (")
+    assert "\n" not in caught.value.message and ".recover" in caught.value.hint
+
+
+def test_trial_ids_stay_past_every_id_the_frames_hold(tmp_path):
+    """Frames whose trial row a damaged page hid keep their id: a new trial never reuses it."""
+    data = tmp_path / "data"
+    _with_trials(data, sessions=1)
+    with sqlite3.connect(data / "rehab.db") as conn:
+        conn.execute("PRAGMA foreign_keys=OFF")
+        conn.execute("DELETE FROM trials")  # as if their page were unreadable
+    store = Store(data)
+    w = store.writer()
+    sid = w.begin(fake_info("K1"))
+    w.trial(1, "open_close", "left", {"task": "open_close", "hand": "left", "frames": 40,
+                                      "repetitions": 7}, hand_frames(40, "left"))
+    w.end("completed")
+    trial, frames = store.trial_frames(sid, 1)
+    assert trial["id"] == 4 and len(frames) == 40 and trial["repetitions"] == 7

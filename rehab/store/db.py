@@ -31,7 +31,7 @@ from sqlalchemy import event as sa_event
 from rehab import paths
 from rehab.errors import StoreError
 from rehab.store import queries, schema
-from rehab.store.faults import foreign_tables, read_only_folder, store_error
+from rehab.store.faults import foreign_tables, read_only_folder, recover_hint, store_error
 from rehab.store.migrations import migrate
 from rehab.store.secure import FILE_MODE, ensure_private_dir, make_private, owner_only_umask
 
@@ -162,6 +162,7 @@ class Store:
                 f"(a session needs at least {min_free_mb:.0f} MB)",
                 hint="free some disk space or choose another folder with --data DIR",
             )
+        self._check_intact()
         probe = self.data_dir / f".write-test-{os.getpid()}"
         try:
             with owner_only_umask(), open(probe, "wb") as fh:
@@ -176,6 +177,23 @@ class Store:
             with contextlib.suppress(OSError):
                 probe.unlink()
             raise _store_error(self.data_dir, exc) from exc
+
+    def _check_intact(self) -> None:
+        """Refuse to record into damaged session or trial tables: a new trial's row would be
+        written into a b-tree SQLite cannot read back (lost to a UNIQUE or FOREIGN KEY failure
+        at its first frame). Checks only those small tables, so it takes milliseconds."""
+        problems: list[str] = []
+        try:
+            with self.engine.connect() as conn:
+                for table in ("sessions", "trials"):
+                    rows = conn.exec_driver_sql(f"PRAGMA quick_check({table})").fetchall()
+                    problems += [str(r[0]) for r in rows if str(r[0]) != "ok"]
+        except sa.exc.DatabaseError as exc:
+            raise _store_error(self.db_path, exc) from exc
+        if problems:
+            first = problems[0].splitlines()[0]
+            raise StoreError(f"the session store {self.data_dir} is damaged ({first})",
+                             hint=recover_hint(self.db_path))
 
     # -- patients -------------------------------------------------------------------------------
     def add_patient(
