@@ -4,6 +4,7 @@ read-only commands still work."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sqlite3
@@ -181,3 +182,25 @@ def test_trial_ids_stay_past_every_id_the_frames_hold(tmp_path):
     w.end("completed")
     trial, frames = store.trial_frames(sid, 1)
     assert trial["id"] == 4 and len(frames) == 40 and trial["repetitions"] == 7
+
+
+@pytest.mark.skipif(not _can_mount(), reason="needs root to mount a small tmpfs")
+def test_on_a_real_full_disk(tmp_path):
+    mnt = tmp_path / "full"
+    mnt.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mnt)]).returncode:
+        pytest.skip("mount refused")
+    try:
+        data = mnt / "data"
+        assert _cli("patients", "add", "F1", "--affected", "left", "--data", str(data)).exit_code == 0
+        with open(mnt / "fill", "wb") as fh, contextlib.suppress(OSError):
+            while True:
+                fh.write(b"\0" * 65536)
+        listing = _cli("patients", "list", "--data", str(data))
+        assert listing.exit_code == 0 and "F1" in listing.output, listing.output
+        out = tmp_path / "f1.csv"
+        assert _cli("export", "--patient", "F1", "--out", str(out), "--data", str(data)).exit_code == 0
+        added = _cli("patients", "add", "F2", "--affected", "left", "--data", str(data))
+        assert added.exit_code == 1 and "is on a full disk" in added.output, added.output
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)])

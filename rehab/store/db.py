@@ -31,7 +31,13 @@ from sqlalchemy import event as sa_event
 from rehab import paths
 from rehab.errors import StoreError
 from rehab.store import queries, schema
-from rehab.store.faults import foreign_tables, read_only_folder, recover_hint, store_error
+from rehab.store.faults import (
+    disk_full,
+    foreign_tables,
+    read_only_folder,
+    recover_hint,
+    store_error,
+)
 from rehab.store.migrations import migrate
 from rehab.store.secure import FILE_MODE, ensure_private_dir, make_private, owner_only_umask
 
@@ -87,10 +93,13 @@ class Store:
         """``read_only_ok``: for commands that only read (list, sessions, export, review,
         replay) - when the folder is read-only or its disk full, open the database read-only
         instead of refusing."""
+        folder = paths.data_dir(data_dir)
+        if read_only_ok and disk_full(folder) and (folder / DB_NAME).is_file():
+            self._open_read_only(folder)  # even reading a WAL database writes its -shm index
+            return
         try:
             self._open(data_dir)
         except StoreError as exc:
-            folder = paths.data_dir(data_dir)
             unwritable = "read-only" in exc.message or "full disk" in exc.message
             if not (read_only_ok and unwritable and (folder / DB_NAME).is_file()):
                 raise
@@ -98,8 +107,12 @@ class Store:
 
     def _open_read_only(self, folder: Path) -> None:
         self.data_dir, self.db_path = folder, folder / DB_NAME
-        # immutable: nobody can write a read-only folder, and SQLite need not make -shm
-        extra = "&immutable=1" if read_only_folder(folder) else ""
+        wal = Path(f"{self.db_path}-wal")
+        pending = wal.is_file() and wal.stat().st_size > 0
+        # immutable: SQLite then needs no -shm file (which it cannot make here); only safe
+        # when no write-ahead log holds changes not yet in the database file
+        immutable = not pending and (read_only_folder(folder) or disk_full(folder))
+        extra = "&immutable=1" if immutable else ""
         self.engine = sa.create_engine(f"sqlite:///file:{self.db_path}?mode=ro{extra}&uri=true")
 
     def _open(self, data_dir: str | os.PathLike | None) -> None:
