@@ -20,7 +20,7 @@ from rehab.devices.clock import MonotonicClock, SimulatedClock
 from rehab.engine.scenes import TextScene
 from rehab.errors import CameraError, RehabError
 from rehab.paths import data_dir as default_data_dir
-from rehab.safeio import atomic_open
+from rehab.safeio import atomic_open, private_dirs
 
 DEMO_PATIENT = "DEMO"
 POLL_S = 0.05
@@ -143,7 +143,7 @@ def _check_screenshots_dir(folder: Path | None) -> None:
         return
     hint = "choose a folder you can write to with --screenshots DIR"
     try:
-        Path(folder).mkdir(parents=True, exist_ok=True)
+        private_dirs(Path(folder))
     except OSError as exc:
         raise RehabError(f"cannot create the screenshots folder {folder}: {exc.strerror or exc}",
                          hint=hint) from exc
