@@ -167,3 +167,19 @@ def test_instruction_texts_are_checked(tmp_path, key):
         HEAD + '  - instruction: {text: "a\\x1bb"}\n'
     )
     assert [f[0] for f in _check(tmp_path, text)[0]] == ["P027"]
+
+
+@pytest.mark.parametrize("command", ["assign", "run"])
+def test_block_bomb_is_refused_quickly_by_assign_and_run(tmp_path, command):
+    from rehab.store import Store
+
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text(BLOCK_BOMB)
+    Store(tmp_path / "data").add_patient("P1", "left")
+    args = (["assign", "P1", str(bomb), "--per-week", "3"] if command == "assign"
+            else ["run", str(bomb), "--patient", "P1", "--autopilot", "--fast"])
+    start = time.perf_counter()
+    result = CliRunner().invoke(main, [*args, "--data", str(tmp_path / "data")])
+    assert time.perf_counter() - start < 5.0
+    assert result.exit_code != 0
+    assert f"{bomb}:3:1: P025: the steps expand to 100,000,000 steps" in result.output
