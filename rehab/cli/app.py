@@ -39,6 +39,12 @@ def friendly_errors(func):
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)
+        except OSError as exc:  # a path the user gave cannot be read or written
+            where = f"{exc.filename}: " if exc.filename else ""
+            click.echo(f"error: {where}{exc.strerror or exc}", err=True)
+            click.echo("  what to do: check the path exists and that you may write there",
+                       err=True)
+            sys.exit(1)
         except Exception as exc:  # a damaged database fails at the first query that reads it
             from rehab.store.faults import store_fault
 
@@ -48,11 +54,5 @@ def friendly_errors(func):
             click.echo(f"error: {fault.message}", err=True)
             click.echo(f"  what to do: {fault.hint}", err=True)
             sys.exit(fault.exit_code)
-        except OSError as exc:  # a path the user gave cannot be read or written
-            where = f"{exc.filename}: " if exc.filename else ""
-            click.echo(f"error: {where}{exc.strerror or exc}", err=True)
-            click.echo("  what to do: check the path exists and that you may write there",
-                       err=True)
-            sys.exit(1)
 
     return wrapper
