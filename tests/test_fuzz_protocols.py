@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 from engine_helpers import rig
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from rehab.protocol import check_protocol, load_protocol
@@ -25,7 +25,7 @@ PARENTS = shipped_texts(ROOT / "protocols")
 VIDEOS = ROOT / "videos"
 CHECK_S, CHECK_MB, RUN_S = 3.0, 64.0, 20.0
 FUZZ = settings(
-    max_examples=40,
+    max_examples=400,
     derandomize=True,
     database=None,
     deadline=None,
@@ -85,6 +85,7 @@ def test_mutated_protocols_validate_boundedly_and_valid_ones_run(folder, rng, pa
         assert line.startswith(f"{path}:{issue.line}:{issue.col}: {issue.code}: ")
         assert "\n" not in line and "\x1b" not in line
         line.encode("utf-8")
+    event("valid: ran on fakes" if not issues else f"invalid: {issues[0].code}")
     if not issues:
         _runs_to_its_end(path)
 
