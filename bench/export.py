@@ -1,8 +1,9 @@
 """Benchmark: export and review of a store holding 1,000 sessions x 30 trials.
 
-Generates the store with one bulk transaction (``rehab.store.fake.bulk_populate``: sessions,
-steps, trials with score JSON, ratings, events; no per-frame landmarks, which export and review
-never read), then times ``--repeat`` runs of each (best and median, wall and CPU time; CPU time
+Generates the store with one bulk transaction (``rehab.testing.store_data.bulk_populate``: sessions,
+steps, trials whose score JSON the real scorer wrote for the synthetic hand, so the export has
+the columns a real session's export has; ratings, events; no per-frame landmarks, which export
+and review never read), then times ``--repeat`` runs of each (best and median, wall and CPU time; CPU time
 shows the cost when other processes share the machine, wall time then includes waiting):
 - export: ``export_trials`` + writing the CSV (what ``rehab export --patient P001 --out`` does);
 - summary: ``export_sessions`` + CSV (``--summary``);
@@ -65,7 +66,7 @@ def main() -> None:
     from rehab.report.export import export_sessions, export_trials, write_csv
     from rehab.report.review import write_review
     from rehab.store import Store
-    from rehab.store.fake import bulk_populate
+    from rehab.testing.store_data import bulk_populate
 
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(Path(tmp) / "data")
@@ -96,7 +97,7 @@ def main() -> None:
         rev = timed(lambda: write_review(store, "P001", html), args.repeat)
 
         report("baseline SELECT * + to_csv", base, None, None)
-        report(f"export ({rows} rows)", exp, base, TARGET_EXPORT_S)
+        report(f"export ({rows} rows, {len(df.columns)} columns)", exp, base, TARGET_EXPORT_S)
         report("summary export", summ, base, TARGET_EXPORT_S)
         report(f"review ({html.stat().st_size / 1e6:.2f} MB html)", rev, None, TARGET_REVIEW_S)
         print(f"export CSV identical to DataFrame.to_csv: {same}")

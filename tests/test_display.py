@@ -58,7 +58,7 @@ ALL_SCENES = {
                              hint="Hand not visible - move it into view", progress=P),
     "mirror": sc.MirrorScene(_camera_like(), "Move your unaffected hand", 60, progress=P),
     "rating": sc.RatingScene("How much pain?", 0, 10, {0: "no pain", 10: "worst"}, 4, progress=P),
-    "result": sc.ResultScene("Well done", ("Repetitions: 10",), ("Last time: 8",), progress=P),
+    "result": sc.ResultScene("Well done", ("10 taps - 2 more than last time",), progress=P),
     "overlay": sc.Overlay(sc.TextScene("Rest", progress=P), "Paused", "Take your time.", "P to go on"),
 }
 

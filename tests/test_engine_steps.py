@@ -100,7 +100,7 @@ def test_execute_ends_at_target_reps_and_shows_result():
     assert scenes[-1].reps == 2 and scenes[-1].target_reps == 2
     assert scenes[0].landmarks.shape == (21, 2)
     res = r.display.scenes("ResultScene")[0]
-    assert "Repetitions: 2" in res.lines
+    assert res.lines == ("You opened and closed your hand 2 times",)
     assert result.trials[0]["score"]["repetitions"] == 2
 
 
@@ -186,8 +186,8 @@ def test_result_compares_with_previous_session_when_asked():
     r = rig(protocol(step), history=history)
     r.session.run()
     assert asked == [("open_close", "left")]
-    comparison = r.display.scenes("ResultScene")[0].comparison
-    assert comparison == ("repetitions: 1 last time, 2 today",)
+    lines = r.display.scenes("ResultScene")[0].lines
+    assert lines == ("You opened and closed your hand 2 times - 1 more than last time",)
 
 
 def test_no_result_screen_when_show_result_is_false():

@@ -17,13 +17,12 @@ from rehab.report.export import (
     export_both,
     export_sessions,
     export_trials,
-    flatten,
     local_times,
     metric_frame,
     write_csv,
 )
 from rehab.store import Store
-from rehab.store.fake import FAKE_SHA, bulk_populate, fake_info, hand_frames
+from rehab.testing.store_data import FAKE_SHA, bulk_populate, fake_info, hand_frames
 
 
 @pytest.fixture
@@ -52,11 +51,6 @@ def _session(store, patient="P001", pains=(3, 5), tasks=("open_close", "finger_t
     if end:
         w.end(end)
     return sid
-
-
-def test_flatten_nested_and_lists():
-    assert flatten({"a": 1, "b": {"c": 2, "d": {"e": None}}, "f": [1, 2]}) == {
-        "a": 1, "b.c": 2, "b.d.e": None, "f": "[1, 2]"}
 
 
 def test_trials_one_row_per_trial_with_metrics_and_ratings(store):
@@ -124,26 +118,23 @@ def test_bulk_store_exports_every_trial(store):
     assert df["session_start"].is_monotonic_increasing
 
 
-def test_metric_frame_matches_row_by_row_flatten():
+def test_metric_frame_flattens_nested_keys_and_keeps_lists_as_json():
     dicts = [
         {"a": 1, "b": {"c": 2.5, "d": {"e": "x"}}, "l": [1, 2]},
         {"a": 2, "b": None, "z": True},
         {},
         {"b": {"c": None, "f": 7}, "a": 3},
-        {"a": 4, "b": {"c": 1.0, "d": {"e": "y"}}, "l": [3]},
-        {"a": 5, "b": {"c": 2.0, "d": {"e": "z"}}, "l": [4, 5]},  # same layout as the first
-        {"l": [6, 7], "a": 6},  # two-element lists in every row of a layout stay whole cells
-        {"l": [8, 9], "a": 7},
+        {"l": ["index", "ring"], "a": 6},
     ]
-    fast = metric_frame(dicts)
-    slow = pd.DataFrame([flatten(d) for d in dicts])
+    df = metric_frame(dicts)
     # a nested dict that is None in some rows is not also kept as an empty "b" column
-    assert slow["b"].isna().all() and set(fast.columns) == set(slow.columns) - {"b"}
-    for col in fast.columns:
-        a = [None if pd.isna(v) else v for v in fast[col].tolist()]
-        b = [None if pd.isna(v) else v for v in slow[col].tolist()]
-        assert a == b, col
-    assert list(fast.columns[:2]) == ["a", "b.c"]
+    assert sorted(df.columns) == ["a", "b.c", "b.d.e", "b.f", "l", "z"]
+    cells = {c: [None if pd.isna(v) else v for v in df[c].tolist()] for c in df.columns}
+    assert cells == {
+        "a": [1, 2, None, 3, 6], "b.c": [2.5, None, None, None, None],
+        "b.d.e": ["x", None, None, None, None], "b.f": [None, None, None, 7, None],
+        "l": ["[1, 2]", None, None, None, '["index", "ring"]'], "z": [None, True, None, None, None],
+    }
 
 
 def test_metric_frame_skips_headline_keys_but_expands_dicts():
@@ -172,3 +163,27 @@ def test_local_times_match_dateutil_across_dst(zone, monkeypatch):
         time.tzset()
     pd.testing.assert_series_equal(got, expected)
     assert (got.dropna() != utc.dropna()).all()  # these zones are never at UTC
+
+
+def test_export_columns_documents_every_metric_column_of_a_real_export(store):
+    """``rehab export --columns``: each metric column a real-scorer export has is described
+    (label and unit from the task registry), ROM columns by their pattern."""
+    from click.testing import CliRunner
+
+    from rehab.cli import main
+    from rehab.report.export import metric_columns
+
+    bulk_populate(store.engine, "P001", n_sessions=5, trials_per_session=5)
+    exported = export_trials(store, "P001")
+    described = set(metric_columns()["column"])
+    bookkeeping = {"events", "touch_times_s", "smoothness.signal", "quality.tracked_fraction",
+                   "similarity.reference_duration_s", "similarity.patient_duration_s",
+                   "similarity.dtw_cost", "similarity.reference_repeats"}
+    metric_cols = [c for c in exported.columns[len(TRIAL_COLUMNS):]
+                   if not c.endswith(("_first", "_last")) and not c.startswith("rom.")]
+    assert sorted(set(metric_cols) - described - bookkeeping) == []
+    out = CliRunner().invoke(main, ["export", "--columns"])
+    assert out.exit_code == 0
+    assert "opening_range_deg,open_close,Opening range,deg,higher" in out.output
+    assert "tracked_fraction,open_close finger_tap opposition reach_grasp free,Hand tracked," \
+           "fraction (x100 = %),higher" in out.output

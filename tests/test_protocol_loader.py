@@ -386,10 +386,10 @@ def test_text_that_yaml_reads_as_boolean_suggests_quotes(tmp_path, videos):
 
 
 def test_counted_tasks_match_the_live_scorer():
-    """COUNTED_TASKS says which tasks can end by target_reps; the live scorer must agree."""
+    """A task the registry calls counted (target_reps can end its step) is counted live."""
     from rehab import synth
-    from rehab.protocol.models import COUNTED_TASKS, TASKS
     from rehab.scoring.live import LiveScorer
+    from rehab.tasks import TASK_NAMES, TASKS
 
     motions = {
         "open_close": synth.open_close_motion(cycles=2, freq_hz=1.0, rest_s=0.3),
@@ -398,12 +398,12 @@ def test_counted_tasks_match_the_live_scorer():
         "reach_grasp": synth.reach_motion(),
         "free": synth.free_motion(),
     }
-    assert set(motions) == set(TASKS)
+    assert set(motions) == set(TASK_NAMES)
     for task, states in motions.items():
         scorer = LiveScorer(task, "right")
         for frame in synth.to_frames(states, hand="right"):
             scorer.update(frame)
-        assert (scorer.reps > 0) == (task in COUNTED_TASKS), (task, scorer.reps)
+        assert (scorer.reps > 0) == TASKS[task].counted, (task, scorer.reps)
 
 
 def test_demonstration_must_show_the_step_task(tmp_path, videos):

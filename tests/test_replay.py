@@ -15,7 +15,7 @@ from rehab import synth
 from rehab.errors import StoreError
 from rehab.report.replay import load_trial, play, render_frame, write_mp4
 from rehab.store import Store
-from rehab.store.fake import fake_info
+from rehab.testing.store_data import fake_info
 
 
 @pytest.fixture

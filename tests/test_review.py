@@ -18,7 +18,6 @@ from rehab.report.export import export_sessions, export_trials
 from rehab.report.review import build_review, weekly_adherence, write_review
 from rehab.store import Store
 from rehab.store.db import Assignment
-from rehab.store.fake import bulk_populate
 from rehab.testing import (
     FakeCamera,
     FakeClip,
@@ -28,6 +27,7 @@ from rehab.testing import (
     ReplayTracker,
     ScriptedInput,
 )
+from rehab.testing.store_data import bulk_populate
 
 PROTOCOL = {
     "name": "round trip",
@@ -153,3 +153,53 @@ def test_progress_plot_date_labels_are_not_cut_off(n_metrics):
         below = i + cols
         if below < len(axes):  # the panel under this one: its title must not cover the line
             assert box.y0 > axes[below].title.get_window_extent(renderer).y1
+
+
+def _plotted(monkeypatch) -> dict[str, list]:
+    """What build_review hands to the progress and ratings plots."""
+    from rehab.report import plots
+
+    seen: dict[str, list] = {"progress": [], "ratings": []}
+    progress, ratings = plots.progress_plot, plots.ratings_plot
+    monkeypatch.setattr(plots, "progress_plot", lambda task, per, cols: (
+        seen["progress"].append((task, list(cols))), progress(task, per, cols))[1])
+    monkeypatch.setattr(plots, "ratings_plot", lambda sessions, keys: (
+        seen["ratings"].append(list(keys)), ratings(sessions, keys))[1])
+    return seen
+
+
+@pytest.mark.slow
+def test_review_of_a_real_demo_session_shows_the_opening_range(reach_open_clip, monkeypatch):
+    """``rehab demo`` with the fixture as camera, then the review: the open/close progress panel
+    has the opening range the scorer writes (the review used to ask for a column nobody wrote)."""
+    from rehab.devices.clock import SimulatedClock
+    from rehab.paths import shipped_protocols_dir
+    from rehab.runner import RunRequest, run_session
+
+    Store().add_patient("P1", "right")
+    clock = SimulatedClock()
+    result = run_session(RunRequest(shipped_protocols_dir() / "demo.yaml", "P1",
+                                    camera=str(reach_open_clip), autopilot=True, fast=True,
+                                    model="lite"),
+                         display=RecordingDisplay(clock), clock=clock)
+    assert result.status == "completed" and result.trials[0]["task"] == "open_close"
+    seen = _plotted(monkeypatch)
+    build_review(Store(), "P1")
+    panels = dict(seen["progress"])  # the mirror step's unaffected hand is a "free" trial
+    assert sorted(panels) == ["free", "open_close"]
+    assert panels["open_close"][:3] == ["repetitions", "openings", "opening_range_deg"]
+    assert seen["ratings"] == [["pain", "fatigue"]]
+
+
+def test_no_score_is_plotted_as_a_rating(tmp_path, monkeypatch):
+    """``finger_tap.amplitude_ratio_last_first`` ends in ``_first`` like ``pain_first``; only the
+    ratings the patient gave are plotted under "Pain and fatigue"."""
+    store = Store(tmp_path / "data")
+    bulk_populate(store.engine, "P001", n_sessions=6, trials_per_session=5)
+    assert "finger_tap.amplitude_ratio_last_first" in export_sessions(store, "P001").columns
+    seen = _plotted(monkeypatch)
+    build_review(store, "P001")
+    assert seen["ratings"] == [["pain", "fatigue"]]
+    assert [task for task, _ in seen["progress"]] == sorted(
+        ["open_close", "finger_tap", "opposition", "reach_grasp", "free"])
+    store.close()

@@ -17,7 +17,7 @@ from rehab.errors import StoreError
 from rehab.report.export import export_trials, neutralise, write_csv
 from rehab.safeio import UnsafeOutput, atomic_open, atomic_path, private_dirs
 from rehab.store import Store
-from rehab.store.fake import fake_info, hand_frames
+from rehab.testing.store_data import fake_info, hand_frames
 
 MI = Path(__file__).resolve().parent.parent / "protocols" / "motor_imagery.yaml"
 

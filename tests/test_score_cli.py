@@ -12,8 +12,6 @@ import numpy as np
 import pytest
 from conftest import fixture_path
 
-from rehab.cli.score_cmds import TASK_NAMES
-
 
 def _rehab(*args: str) -> subprocess.CompletedProcess:
     """Run the real CLI in a fresh process: what a user sees, native stderr included."""
@@ -32,12 +30,6 @@ def _write_video(path, frames, fps: float) -> None:
     for image in frames:
         writer.write(image)
     writer.release()
-
-
-def test_tasks_match_the_scorer():
-    from rehab.scoring import TASKS
-
-    assert set(TASK_NAMES) == set(TASKS)
 
 
 def test_missing_video_exit_2(tmp_path):

@@ -122,3 +122,47 @@ def test_a_shipped_clip_tracked_by_mediapipe_matches_its_ground_truth():
                  task="finger_tap")
     assert own["score"] >= 80 and own["tempo_ratio"] == pytest.approx(1.0, abs=0.1), own
     assert other["score"] <= 40, other
+
+
+def _dtw_by_definition(cost: np.ndarray, slack: float) -> float:
+    """The DTW recurrence written cell by cell (the definition in ``dtw_cost``'s docstring)."""
+    n, m = cost.shape
+    sn, sm = int(slack * n), int(slack * m)
+    acc = {(0, j): (0.0, 0) if j <= sm else (np.inf, 0) for j in range(m + 1)}
+    acc.update({(i, 0): (0.0, 0) if i <= sn else (np.inf, 0) for i in range(1, n + 1)})
+    for i in range(1, n + 1):
+        for j in range(1, m + 1):
+            best = acc[i - 1, j - 1]
+            for prev in (acc[i - 1, j], acc[i, j - 1]):
+                if prev[0] < best[0]:
+                    best = prev
+            acc[i, j] = (cost[i - 1, j - 1] + best[0], best[1] + 1)
+    ends = [(n, j) for j in range(m - sm, m + 1)] + [(i, m) for i in range(n - sn, n)]
+    return min(acc[e][0] / acc[e][1] for e in ends if acc[e][1] > 0)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 5), (6, 1), (2, 2), (7, 13), (30, 21)])
+@pytest.mark.parametrize("slack", [0.0, 0.15, 0.5])
+def test_dtw_follows_its_recurrence_including_ties(shape, slack):
+    from rehab.scoring.similarity import dtw_cost
+
+    rng = np.random.default_rng(sum(shape))
+    for rounding in (None, 1):  # rounded costs make ties, which the order of the min decides
+        cost = rng.random(shape)
+        cost = np.round(cost, rounding) if rounding else cost
+        assert dtw_cost(cost, slack) == pytest.approx(_dtw_by_definition(cost, slack), abs=1e-12)
+
+
+def test_long_signals_are_resampled_not_strided():
+    """A 3.5 Hz wobble (inside the 4 Hz feature band) on a 1,000-sample signal: every third
+    sample would alias it to a slow 1.5 Hz swing of full size; shortening removes it."""
+    from rehab.scoring.similarity import DTW_FS, MAX_DTW_LEN, _shorten
+
+    t = np.arange(1000) / DTW_FS
+    slow = np.sin(2 * np.pi * 0.3 * t)
+    f = np.stack([slow + np.sin(2 * np.pi * 3.5 * t), slow], axis=1)
+    short = _shorten(f)
+    assert short.shape == (MAX_DTW_LEN, 2)
+    assert np.abs(short[20:-20, 0] - short[20:-20, 1]).max() < 0.1
+    assert np.abs(f[::3][20:-20, 0] - f[::3][20:-20, 1]).max() > 0.9
+    assert np.array_equal(_shorten(f[:MAX_DTW_LEN]), f[:MAX_DTW_LEN])  # short ones untouched

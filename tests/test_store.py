@@ -17,8 +17,8 @@ from sqlalchemy.schema import CreateTable
 from rehab.engine.writer import Event
 from rehab.errors import StoreError
 from rehab.store import Store, schema
-from rehab.store.fake import FAKE_SHA, fake_info, hand_frames
 from rehab.store.migrations import LATEST
+from rehab.testing.store_data import FAKE_SHA, fake_info, hand_frames
 
 
 def mode(path) -> int:
@@ -185,7 +185,7 @@ def test_begin_registers_unknown_patient(store):
 def test_dead_owner_reads_as_interrupted_and_resumes(store, tmp_path):
     # A child process begins a session, completes step 0 and exits without end().
     code = (
-        "import sys; from rehab.store import Store; from rehab.store.fake import fake_info\n"
+        "import sys; from rehab.store import Store; from rehab.testing.store_data import fake_info\n"
         "s = Store(sys.argv[1]); w = s.writer(); sid = w.begin(fake_info())\n"
         "w.step(0, 'rate', 'completed', 0, 1); w.step(1, 'execute', 'skipped', 1, 2)\n"
         "w.step(2, 'execute', 'failed', 2, 3); print(sid)\n"

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from rehab.cli import main
 from rehab.report.export import TRIAL_COLUMNS
 from rehab.store import Store
-from rehab.store.fake import bulk_populate, fake_info, hand_frames
+from rehab.testing.store_data import bulk_populate, fake_info, hand_frames
 
 
 def run(*args: str):

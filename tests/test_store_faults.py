@@ -18,8 +18,8 @@ from rehab.cli import main
 from rehab.doctor import check_database
 from rehab.errors import StoreError
 from rehab.store import Store
-from rehab.store.fake import fake_info, hand_frames
 from rehab.store.faults import store_error
+from rehab.testing.store_data import fake_info, hand_frames
 
 
 def _cli(*args: str):

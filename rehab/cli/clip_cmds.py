@@ -10,6 +10,7 @@ import click
 
 from rehab.cli.app import friendly_errors, main
 from rehab.errors import ClipError
+from rehab.tasks import CLIP_MOVEMENTS
 
 LIBRARY_HELP = "Clip library folder (default: ./videos)."
 
@@ -105,8 +106,8 @@ def _check_hands(lib) -> None:
 
 @main.command("record")
 @click.argument("name")
-@click.option("--task", required=True, help="Movement shown: open_close, finger_tap, opposition, "
-                                            "reach_grasp, wrist_flex or free.")
+@click.option("--task", required=True, type=click.Choice(CLIP_MOVEMENTS),
+              help="Movement shown.")
 @click.option("--hand", type=click.Choice(["left", "right"]),
               help="Hand demonstrating (default: the hand seen most).")
 @click.option("--camera", "camera_spec", default="0", show_default=True,
@@ -137,13 +138,10 @@ def record_cmd(name: str, task: str, hand: str | None, camera_spec: str, duratio
     from rehab.clips.library import ClipLibrary
     from rehab.clips.preview import LivePreview, countdown, has_display
     from rehab.clips.record import record_clip
-    from rehab.clips.sidecar import CLIP_TASKS
     from rehab.devices.camera import open_camera
     from rehab.devices.tracker import MediaPipeTracker
     from rehab.errors import ClipError
 
-    if task not in CLIP_TASKS:
-        raise ClipError(f"unknown task {task!r}", hint=f"use one of: {', '.join(CLIP_TASKS)}")
     lib = ClipLibrary(_library_dir(library, for_reading=False))
     if lib.exists(name) and not force:
         raise ClipError(f"clip {name} already exists in {lib.dir}",

@@ -10,8 +10,8 @@ import click
 
 from rehab.cli.app import friendly_errors, main
 from rehab.errors import CameraError, ScoringError
+from rehab.tasks import TASK_NAMES
 
-TASK_NAMES = ("open_close", "finger_tap", "opposition", "reach_grasp", "free")
 INPUT_ERROR_EXIT = 2  # the video itself is missing or unreadable (a usage problem)
 
 

@@ -150,26 +150,32 @@ def _session_line(r, tasks: str) -> str:
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               help="CSV file to write (owner-only); default: standard output.")
 @click.option("--summary", is_flag=True, help="One row per session instead of one per trial.")
+@click.option("--columns", "describe", is_flag=True,
+              help="Print what each metric column means (label, unit, better) and exit.")
 @data_option
 @friendly_errors
 def export(patient_id: str | None, all_patients: bool, out: Path | None, summary: bool,
-           data_dir: Path | None) -> None:
+           describe: bool, data_dir: Path | None) -> None:
     """Export trials (or sessions) as a tidy CSV; columns are listed in the README.
 
     \b
     Examples:
       rehab export --patient P001 --out p001.csv
       rehab export --all --summary --out sessions.csv
+      rehab export --columns
     """
     from rehab.errors import RehabError
-    from rehab.report.export import export_sessions, export_trials, write_csv
+    from rehab.report.export import export_sessions, export_trials, metric_columns, write_csv
 
-    if bool(patient_id) == all_patients:
+    if describe:
+        df = metric_columns()
+    elif bool(patient_id) == all_patients:
         raise click.UsageError("give either --patient ID or --all")
-    with _store(data_dir, read_only_ok=True) as store:
-        if patient_id:
-            store.require_patient(patient_id)
-        df = (export_sessions if summary else export_trials)(store, patient_id)
+    else:
+        with _store(data_dir, read_only_ok=True) as store:
+            if patient_id:
+                store.require_patient(patient_id)
+            df = (export_sessions if summary else export_trials)(store, patient_id)
     who = patient_id or "any patient"
     if df.empty:
         click.echo(f"no {'sessions' if summary else 'trials'} recorded for {who}: "

@@ -24,9 +24,10 @@ import numpy as np
 
 from rehab import __version__
 from rehab.clips.library import CLIP_SUFFIX, ClipInfo, ClipLibrary
-from rehab.clips.sidecar import CLIP_TASKS, ClipSidecar, write_sidecar
+from rehab.clips.sidecar import ClipSidecar, write_sidecar
 from rehab.devices.base import Camera, Frame, HandTracker, TrackedFrame
 from rehab.errors import CameraEnded, CameraError, ClipError
+from rehab.tasks import CLIP_MOVEMENTS
 
 # A live camera that gives nothing for this long has died (file cameras never wait).
 STALL_TIMEOUT_S = 5.0
@@ -243,8 +244,8 @@ def record_clip(camera: Camera, tracker: HandTracker, library: ClipLibrary, name
 
 def _check_choices(task: str, hand: str | None, view: str) -> None:
     """Bad arguments fail before anything is recorded, not in the sidecar afterwards."""
-    if task not in CLIP_TASKS:
-        raise ClipError(f"unknown task {task!r}", hint=f"use one of: {', '.join(CLIP_TASKS)}")
+    if task not in CLIP_MOVEMENTS:
+        raise ClipError(f"unknown task {task!r}", hint=f"use one of: {', '.join(CLIP_MOVEMENTS)}")
     if hand not in (None, "left", "right"):
         raise ClipError(f"unknown hand {hand!r}", hint="use left or right (the anatomical hand)")
     if view not in ("third_person", "first_person"):

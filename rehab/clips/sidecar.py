@@ -27,11 +27,10 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from rehab.errors import ClipError
-from rehab.protocol.models import TASKS
+from rehab.tasks import CLIP_MOVEMENTS
 
 # Clips may show movements that are not scored tasks (wrist flexion for mirror therapy).
-CLIP_TASKS: tuple[str, ...] = tuple(TASKS) + ("wrist_flex",)
-ClipTask = Literal["open_close", "finger_tap", "opposition", "reach_grasp", "free", "wrist_flex"]
+ClipTask = Literal[CLIP_MOVEMENTS]  # type: ignore[valid-type]
 View = Literal["first_person", "third_person"]
 HandSide = Literal["left", "right"]
 

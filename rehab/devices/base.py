@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -180,3 +181,43 @@ class SilentAudio:
 
     def close(self) -> None:
         pass
+
+
+class Clip(Protocol):
+    """A decoded action-observation clip, read sequentially (``OpenCVClip`` fits)."""
+
+    @property
+    def fps(self) -> float: ...
+
+    @property
+    def frame_count(self) -> int: ...
+
+    @property
+    def size(self) -> tuple[int, int]: ...
+
+    def read(self) -> Any:
+        """The next frame (BGR ndarray, or an object with ``.image``), or None at the end."""
+        ...
+
+    def seek(self, index: int) -> None: ...
+
+
+class ClipSource(Protocol):
+    def open(self, name: str) -> Clip:
+        """Open clip ``name`` (a file name in videos/); raises ClipError when it cannot."""
+        ...
+
+
+class ClipMeta(Protocol):
+    """What the engine needs from a clip's sidecar (``ClipInfo`` fits)."""
+
+    hand: str  # anatomical hand shown in the clip
+    reference_path: Path | None  # NAME.landmarks.npz, or None
+
+
+class VideoSink(Protocol):
+    """Where a trial's camera video goes (``record_video`` steps, with consent)."""
+
+    def write(self, image: np.ndarray) -> None: ...
+
+    def close(self) -> None: ...

@@ -9,6 +9,7 @@ mirrors them when the scene says so and draws them into one region whose rectang
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import cv2
 import numpy as np
@@ -328,20 +329,21 @@ class PygameDisplay:
         footer_y = self._footer(s.footer)
         font, lines = fit_lines(self.fonts, s.title, ["title", "heading"], int(w * 0.9), 2)
         y = self._blit_lines(lines, font, C.ACCENT, top + int(h * 0.03)) + int(h * 0.03)
-        room = max(1, footer_y - y)
-        for size in ("heading", "body", "footer", "small"):
-            font = self.fonts.get(size)
-            wrapped = [fit_lines(self.fonts, ln, [size], int(w * 0.9), 3)[1] for ln in s.lines]
-            extra = [fit_lines(self.fonts, ln, [size], int(w * 0.9), 3)[1] for ln in s.comparison]
-            n_lines = sum(map(len, wrapped)) + (sum(map(len, extra)) + 1 if extra else 0)
-            if n_lines * font.get_linesize() <= room:
-                break
+        font, wrapped = self.result_text(s.lines, max(1, footer_y - y))
         for lines in wrapped:
             y = self._blit_lines(lines, font, C.TEXT, y)
-        if extra:
-            y += font.get_linesize() // 2
-            for lines in extra:
-                y = self._blit_lines(lines, font, C.SOFT, y)
+
+    def result_text(self, lines: tuple[str, ...], room_px: int) -> tuple[Any, list[list[str]]]:
+        """(font, wrapped lines) of a result's sentence: heading size (>= 36 px from a 600 px
+        screen up) when it fits in ``room_px``; the sentence is short by design, so body size
+        is only the fallback for a long custom text."""
+        w = self.size[0]
+        for size in ("heading", "body"):
+            font = self.fonts.get(size)
+            wrapped = [fit_lines(self.fonts, ln, [size], int(w * 0.9), 3)[1] for ln in lines]
+            if sum(map(len, wrapped)) * font.get_linesize() <= room_px:
+                break
+        return font, wrapped
 
     def _draw_overlay(self, o: sc.Overlay) -> None:
         w, h = self.size

@@ -21,7 +21,6 @@ class Colours:
     TEXT = (255, 255, 255)
     DIM_TEXT = (110, 110, 120)
     ACCENT = (255, 214, 10)  # yellow: titles, the selected rating, the key to press
-    SOFT = (170, 210, 255)  # light blue: comparison with the previous session
     BAR_BG = (60, 64, 76)
     BOX = (48, 52, 66)
     PANEL = (28, 32, 44)

@@ -98,11 +98,10 @@ class RatingScene:
 
 @dataclass(frozen=True)
 class ResultScene:
-    """After an execution trial: headline numbers, and the previous session when asked."""
+    """After an execution trial: one plain sentence for the patient (``rehab.tasks``)."""
 
     title: str
     lines: tuple[str, ...]
-    comparison: tuple[str, ...] = ()
     footer: str = "Press SPACE to continue"
     progress: Progress | None = None
 

@@ -1,35 +1,34 @@
-"""The default scoring seam: ``rehab.scoring`` imported on first use (tests inject a fake)."""
+"""The default scoring seam over ``rehab.scoring`` (tests inject a fake), and safe scoring."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from rehab.devices.base import TrackedFrame
+from rehab.engine.types import LiveScorer, Scoring, TrialScore
 from rehab.errors import RehabError, ScoringError
 
 
-def _scoring_attr(name: str, module: str) -> Any:
-    """``rehab.scoring.NAME``, or from its own module when the package does not re-export it."""
-    import importlib
-
-    package = importlib.import_module("rehab.scoring")
-    if hasattr(package, name):
-        return getattr(package, name)
-    return getattr(importlib.import_module(f"rehab.scoring.{module}"), name)
-
-
 class RehabScoring:
-    """Wraps ``rehab.scoring.LiveScorer``, ``score_trial`` and ``Reference.load``."""
+    """The real scoring: ``rehab.scoring``'s live scorer, ``score_trial`` and references.
 
-    def live(self, task: str, hand: str) -> Any:
-        return _scoring_attr("LiveScorer", "live")(task, hand)
+    Imported on first use, so a session that scores nothing never loads numpy/scipy signal code.
+    """
 
-    def score(
-        self, frames: Sequence[TrackedFrame], task: str, hand: str, reference: object | None
-    ) -> Any:
-        return _scoring_attr("score_trial", "trial")(frames, task, hand, reference)
+    def live(self, task: str, hand: str) -> LiveScorer:
+        from rehab.scoring.live import LiveScorer as RealLiveScorer
+
+        return RealLiveScorer(task, hand)
+
+    def score(self, frames: Sequence[TrackedFrame], task: str, hand: str,
+              reference: object | None) -> TrialScore:
+        from rehab.scoring.reference import Reference
+        from rehab.scoring.trial import score_trial
+
+        # the engine passes back what load_reference returned: a Reference or None
+        return score_trial(frames, task, hand, cast("Reference | None", reference))
 
     def load_reference(self, path: Path) -> object | None:
         from rehab.scoring.reference import Reference
@@ -38,16 +37,16 @@ class RehabScoring:
 
 
 def check_available() -> str | None:
-    """None when ``rehab.scoring`` provides what the engine needs, else what is missing."""
+    """None when ``rehab.scoring`` can be imported, else what is missing (numpy, scipy)."""
     try:
-        _scoring_attr("LiveScorer", "live")
-        _scoring_attr("score_trial", "trial")
-    except (ImportError, AttributeError) as exc:
+        import rehab.scoring.live  # noqa: F401
+        import rehab.scoring.trial  # noqa: F401
+    except ImportError as exc:
         return f"the scoring module is not available ({exc})"
     return None
 
 
-def safe_score(scoring: Any, frames: Sequence[TrackedFrame], task: str, hand: str,
+def safe_score(scoring: Scoring, frames: Sequence[TrackedFrame], task: str, hand: str,
                reference: object | None) -> tuple[dict[str, Any], list[tuple[str, str]], str | None]:
     """Score a trial; a trial that cannot be scored still gives a dict (with ``error``).
 

@@ -14,7 +14,17 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from rehab.devices.base import Audio, Camera, Clock, Display, HandTracker, TrackedFrame
+from rehab.devices.base import (
+    Audio,
+    Camera,
+    ClipMeta,
+    ClipSource,
+    Clock,
+    Display,
+    HandTracker,
+    TrackedFrame,
+    VideoSink,
+)
 from rehab.engine.writer import Event, SessionWriter
 
 
@@ -68,42 +78,17 @@ class SessionOptions:
         return self.background_tracking
 
 
-class Clip(Protocol):
-    """A decoded action-observation clip, read sequentially (``OpenCVClip`` fits)."""
-
-    @property
-    def fps(self) -> float: ...
-
-    @property
-    def frame_count(self) -> int: ...
-
-    @property
-    def size(self) -> tuple[int, int]: ...
-
-    def read(self) -> Any:
-        """The next frame (BGR ndarray, or an object with ``.image``), or None at the end."""
-        ...
-
-    def seek(self, index: int) -> None: ...
-
-
-class ClipSource(Protocol):
-    def open(self, name: str) -> Clip:
-        """Open clip ``name`` (a file name in videos/); raises ClipError when it cannot."""
-        ...
-
-
-class ClipMeta(Protocol):
-    """What the engine needs from a clip's sidecar (``ClipInfo`` fits)."""
-
-    hand: str  # anatomical hand shown in the clip
-    reference_path: Path | None  # NAME.landmarks.npz, or None
-
-
 class LiveState(Protocol):
-    reps: int
-    visible: bool
-    landmarks: np.ndarray | None
+    """What the screen shows after each frame (read-only: a frozen dataclass fits)."""
+
+    @property
+    def reps(self) -> int: ...
+
+    @property
+    def visible(self) -> bool: ...
+
+    @property
+    def landmarks(self) -> np.ndarray | None: ...
 
 
 class LiveScorer(Protocol):
@@ -114,14 +99,6 @@ class TrialScore(Protocol):
     def to_dict(self) -> dict[str, Any]: ...
 
     def headline(self) -> list[tuple[str, str]]: ...
-
-
-class VideoSink(Protocol):
-    """Where a trial's camera video goes (``record_video`` steps, with consent)."""
-
-    def write(self, image: np.ndarray) -> None: ...
-
-    def close(self) -> None: ...
 
 
 class Scoring(Protocol):

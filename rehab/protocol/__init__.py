@@ -15,7 +15,6 @@ from rehab.protocol.issues import CATALOGUE, Issue, IssueKind
 from rehab.protocol.loader import LoadedProtocol, check_protocol, load_protocol
 from rehab.protocol.models import (
     STEP_KINDS,
-    TASKS,
     Block,
     Defaults,
     ExecuteStep,
@@ -36,7 +35,6 @@ from rehab.protocol.schema import protocol_json_schema
 __all__ = [
     "CATALOGUE",
     "STEP_KINDS",
-    "TASKS",
     "Block",
     "Defaults",
     "ExecuteStep",

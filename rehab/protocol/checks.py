@@ -10,10 +10,11 @@ safety rules that have a rating to act on.
 from __future__ import annotations
 
 import difflib
-import importlib
 from pathlib import Path
 from typing import Any
 
+from rehab.clips.library import ClipLibrary
+from rehab.errors import ClipError
 from rehab.protocol.issues import Issue, make_issue
 from rehab.protocol.limits import (
     MAX_CLIP_NAME_BYTES,
@@ -25,9 +26,10 @@ from rehab.protocol.limits import (
     long_word,
     planned_size,
 )
-from rehab.protocol.models import COUNTED_TASKS, STEP_KINDS, TASKS, Protocol
+from rehab.protocol.models import STEP_KINDS, Protocol
 from rehab.protocol.translate import did_you_mean, show
 from rehab.protocol.yamlpos import Located, Path_
+from rehab.tasks import TASKS
 
 # Stands in for a step too malformed to validate, so that the rest of the file still is.
 _PLACEHOLDER_STEP = {"kind": "rest", "duration_s": 1.0}
@@ -106,7 +108,7 @@ class Checker:
             )
             self._add("P009", here, message, on_key=True)
         elif (
-            settings.get("target_reps") is not None and task in TASKS and task not in COUNTED_TASKS
+            settings.get("target_reps") is not None and task in TASKS and not TASKS[task].counted
         ):
             message = (
                 f"{task} repetitions are not counted while the patient moves, "
@@ -277,9 +279,8 @@ def _is_file(path: Path) -> bool:
 def _clip_task(videos_dir: Path, name: str) -> str | None:
     """The task a clip's sidecar says it shows; None when there is no readable sidecar."""
     try:
-        library = importlib.import_module("rehab.clips.library")  # clips imports protocol
-        return str(library.ClipLibrary(videos_dir).get(name).task)
-    except Exception:  # no or broken sidecar: `rehab clips check` reports that, not us
+        return str(ClipLibrary(videos_dir).get(name).task)
+    except ClipError:  # no or broken sidecar: `rehab clips check` reports that, not us
         return None
 
 

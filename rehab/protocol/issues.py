@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rehab.tasks import COUNTED_TASK_NAMES
+
 
 @dataclass(frozen=True)
 class IssueKind:
@@ -79,7 +81,8 @@ _KINDS = (
     IssueKind(
         "P021",
         "repetitions not counted for this task",
-        "use duration_s: only open_close, finger_tap and opposition repetitions are counted live",
+        "use duration_s: only " + " and ".join(", ".join(COUNTED_TASK_NAMES).rsplit(", ", 1))
+        + " repetitions are counted live",
     ),
     IssueKind(
         "P022",

@@ -16,13 +16,12 @@ from pydantic import BaseModel, ConfigDict, Field, Strict, model_validator
 from pydantic_core import PydanticCustomError
 
 from rehab.protocol.limits import MAX_RATING_CHOICES
+from rehab.tasks import TASK_NAMES
 
-TASKS = ("open_close", "finger_tap", "opposition", "reach_grasp", "free")
-Task = Literal["open_close", "finger_tap", "opposition", "reach_grasp", "free"]
+# The registry's names as a Literal: pydantic reports an unknown task (P007) and the JSON
+# schema lists them, without a second copy of the list.
+Task = Literal[TASK_NAMES]  # type: ignore[valid-type]
 HandChoice = Literal["affected", "unaffected", "both"]
-# Tasks whose repetitions the live scorer counts while the patient moves (rehab.scoring.live);
-# for the others an execute step can only end by time. A test keeps the two in step.
-COUNTED_TASKS = ("open_close", "finger_tap", "opposition")
 # YAML already has booleans (true/false); a quoted "yes" or a 1 is a mistake, not a boolean.
 YamlBool = Annotated[bool, Strict()]
 
@@ -90,7 +89,7 @@ class ExecuteStep(_Model):
     """The patient performs the action with the webcam watching; scored live."""
 
     kind: Literal["execute"] = "execute"
-    task: Task = Field(..., description="What is scored: " + ", ".join(TASKS) + ".")
+    task: Task = Field(..., description="What is scored: " + ", ".join(TASK_NAMES) + ".")
     hand: HandChoice | None = Field(
         default=None, description="affected, unaffected or both (default: defaults.hand)."
     )

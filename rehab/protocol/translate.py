@@ -10,8 +10,9 @@ from typing import Annotated, Any, Union, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 
 from rehab.protocol.issues import Issue, make_issue, printable
-from rehab.protocol.models import STEP_KINDS, TASKS, Protocol
+from rehab.protocol.models import STEP_KINDS, Protocol
 from rehab.protocol.yamlpos import Located, Path_
+from rehab.tasks import TASK_NAMES
 
 _TYPE_WORDS = {
     "int": "a whole number",
@@ -133,7 +134,7 @@ def _type_hint(prefix: str, value: Any) -> str | None:
 
 def _literal(name: str, value: Any, err: Any) -> tuple[str, str, str | None]:
     if name == "task":
-        return "P007", f"unknown task {show(value)}", did_you_mean(value, TASKS, "tasks")
+        return "P007", f"unknown task {show(value)}", did_you_mean(value, TASK_NAMES, "tasks")
     if name == "scale":
         return (
             "P010",

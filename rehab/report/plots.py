@@ -15,6 +15,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from rehab.tasks import TASKS, any_metric
+
 DPI = 80
 COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf"]
 
@@ -49,11 +51,11 @@ def adherence_plot(weeks: pd.DataFrame) -> str:
 
 def progress_plot(task: str, per_session: pd.DataFrame, metrics: list[str]) -> str:
     """One small panel per metric: session mean over time (dots) and a rolling mean (line)."""
-    return to_data_uri(progress_figure(per_session, metrics))
+    return to_data_uri(progress_figure(per_session, metrics, task))
 
 
-def progress_figure(per_session: pd.DataFrame, metrics: list[str]) -> Figure:
-    """The figure of ``progress_plot``."""
+def progress_figure(per_session: pd.DataFrame, metrics: list[str], task: str = "") -> Figure:
+    """The figure of ``progress_plot``; panel titles are the registry's labels and units."""
     n = len(metrics)
     cols = min(4, n)
     rows = (n + cols - 1) // cols
@@ -66,7 +68,7 @@ def progress_figure(per_session: pd.DataFrame, metrics: list[str]) -> Figure:
         ax.plot(dates, y, "o", ms=_marker(len(y)), color=COLOURS[i % len(COLOURS)], alpha=0.6)
         if window > 1:
             ax.plot(dates, y.rolling(window, min_periods=1).mean(), "-", lw=1.5, color="black")
-        ax.set_title(metric, fontsize=9)
+        ax.set_title(_panel_title(task, metric), fontsize=9)
         _date_axis(ax)
     # Fixed margins: tight_layout / bbox_inches="tight" re-draw every tick label (slow).
     # 0.55 in below each row holds the tick labels and the date offset line under them.
@@ -74,6 +76,12 @@ def progress_figure(per_session: pd.DataFrame, metrics: list[str]) -> Figure:
     fig.subplots_adjust(left=0.08, right=0.98, top=0.88 if rows == 1 else 0.92,
                         bottom=0.55 / height_in, wspace=0.3, hspace=0.75)
     return fig
+
+
+def _panel_title(task: str, key: str) -> str:
+    known = TASKS.get(task)
+    record = known.metric(key) if known else any_metric(key)
+    return record.heading if record is not None else key
 
 
 def _marker(n: int) -> float:

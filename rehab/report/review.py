@@ -19,16 +19,9 @@ from rehab.report.export import TRIAL_COLUMNS, export_both
 from rehab.store import queries
 from rehab.store.db import Assignment, Store
 from rehab.store.secure import open_private
+from rehab.tasks import TASKS, any_metric
 
 MAX_METRICS = 5  # panels per task
-# The numbers the result screen leads with (rehab.scoring.headline), as export column names.
-HEADLINE_METRICS = {
-    "open_close": ["repetitions", "openings", "opening_amplitude"],
-    "finger_tap": ["taps", "rate_hz", "rhythm_cv", "amplitude_decrement"],
-    "opposition": ["repetitions"],
-    "reach_grasp": ["movement_time_s", "peak_speed_hand_sizes_per_s", "time_to_peak_aperture_s"],
-    "free": ["rom.index_mcp.range_deg", "rom.middle_pip.range_deg", "rom.thumb_mcp.range_deg"],
-}
 DETAIL_PREFIXES = ("rom.", "quality.", "smoothness.", "similarity.")
 TABLE_SESSIONS = 10  # the trials table covers the latest sessions only
 TABLE_ROWS = 300
@@ -78,17 +71,24 @@ def _assigned_in_week(history: list[Assignment], monday: date) -> int:
     return sum(current.values())
 
 
-def task_progress(trials: pd.DataFrame, sessions: pd.DataFrame) -> dict[str, tuple[pd.DataFrame, list[str]]]:
-    """task -> (per-session means with session_start, headline metric columns)."""
+def task_progress(trials: pd.DataFrame, sessions: pd.DataFrame,
+                  rating_columns: frozenset[str] = frozenset()
+                  ) -> dict[str, tuple[pd.DataFrame, list[str]]]:
+    """task -> (per-session means with session_start, headline metric columns).
+
+    The task registry names the headline metrics; a task it does not know (a store written by a
+    newer rehab) shows repetitions and its first numbers, never the session's ratings.
+    """
     out: dict[str, tuple[pd.DataFrame, list[str]]] = {}
-    fixed = set(TRIAL_COLUMNS)
+    fixed = set(TRIAL_COLUMNS) | rating_columns
     for task, t in trials.groupby("task", sort=True):
         def usable(c: str, t=t) -> bool:
             return c in t and pd.api.types.is_numeric_dtype(t[c]) and bool(t[c].notna().any())
 
-        cols = [c for c in HEADLINE_METRICS.get(str(task), []) if usable(c)]
+        known = TASKS.get(str(task))
+        cols = [c for c in (known.headline if known else ()) if usable(c)]
         if len(cols) < 2:  # unknown task or metrics: repetitions, then its own first numbers
-            extra = [c for c in t.columns if c not in fixed and not c.endswith(("_first", "_last"))
+            extra = [c for c in t.columns if c not in fixed
                      and not c.startswith(DETAIL_PREFIXES) and usable(c)]
             cols = list(dict.fromkeys(cols + ["repetitions"] + extra))[: MAX_METRICS - 2]
         cols += [c for c in ("similarity.score", "tracked_fraction") if usable(c)]
@@ -115,14 +115,15 @@ def build_review(store: Store, patient_id: str, today: date | None = None) -> st
     else:
         parts.append("<p class=muted>No sessions and no assignment yet.</p>")
     parts.append("<h2>Progress by task</h2>")
-    progress = task_progress(trials, sessions) if len(trials) else {}
+    ratings = _rating_columns(store, patient_id)
+    progress = task_progress(trials, sessions, frozenset(ratings)) if len(trials) else {}
     for task, (per, cols) in progress.items():
         parts.append(f"<h3>{html.escape(task)}</h3>" + _img(plots.progress_plot(task, per, cols), task))
     if not progress:
         parts.append("<p class=muted>No scored trials yet.</p>")
-    parts.append(_ratings_section(sessions))
+    parts.append(_ratings_section(sessions, ratings))
     parts.append(_last_session_section(store, sessions))
-    parts.append(_sessions_section(sessions))
+    parts.append(_sessions_section(sessions, ratings))
     parts.append(_trials_section(trials, sessions))
     title = f"rehab review: {html.escape(patient_id)}"
     return (f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>{title}</title>"
@@ -144,8 +145,15 @@ def _header(patient, assignments: list[Assignment], sessions: pd.DataFrame) -> s
     return "".join(lines)
 
 
-def _ratings_section(sessions: pd.DataFrame) -> str:
-    keys = [c[: -len("_first")] for c in sessions.columns if c.endswith("_first")]
+def _rating_columns(store: Store, patient_id: str) -> list[str]:
+    """The export's rating columns ({key}_first, {key}_last) of this patient's rating keys."""
+    with store.engine.connect() as conn:
+        keys = queries.rating_keys(conn, patient_id)
+    return [f"{k}_{which}" for k in keys for which in ("first", "last")]
+
+
+def _ratings_section(sessions: pd.DataFrame, ratings: list[str]) -> str:
+    keys = [c[: -len("_first")] for c in ratings if c.endswith("_first") and c in sessions]
     if not keys:
         return "<h2>Pain and fatigue</h2><p class=muted>No ratings recorded.</p>"
     return "<h2>Pain and fatigue</h2>" + _img(plots.ratings_plot(sessions, keys), "ratings")
@@ -178,12 +186,12 @@ def _last_session_section(store: Store, sessions: pd.DataFrame) -> str:
             + _table(listed[["t", "kind", "step_index", "data"]], html.escape(note)))
 
 
-def _sessions_section(sessions: pd.DataFrame) -> str:
+def _sessions_section(sessions: pd.DataFrame, ratings: list[str]) -> str:
     if not len(sessions):
         return ""
     cols = ["session_start", "protocol_name", "session_status", "duration_min",
             "steps_completed", "total_steps", "trials", "repetitions_total"]
-    cols += [c for c in sessions.columns if c.endswith(("_first", "_last"))]
+    cols += [c for c in ratings if c in sessions]
     recent = sessions.iloc[::-1].head(20).assign(
         session_start=lambda d: d["session_start"].str.replace("T", " "),
         duration_min=lambda d: (d["duration_s"] / 60).round(1))[cols]
@@ -199,7 +207,13 @@ def _trials_section(trials: pd.DataFrame, sessions: pd.DataFrame) -> str:
     t = t.loc[:, t.notna().any()]
     note = (f"Trials of the latest {len(recent_ids)} sessions (newest first). "
             "All trials: <code>rehab export --patient ID</code>.")
-    return "<h2>Trials</h2>" + _table(t, note)
+    return "<h2>Trials</h2>" + _table(t.rename(columns=_heading), note)
+
+
+def _heading(column: str) -> str:
+    """A metric column's label and unit from the task registry; other columns as they are."""
+    record = any_metric(column)
+    return record.heading if record is not None else column
 
 
 def _short(data: dict) -> str:

@@ -11,7 +11,7 @@ Public API::
 from rehab.scoring.live import LiveScorer, LiveState
 from rehab.scoring.reference import Reference
 from rehab.scoring.smoothness import ldlj, sparc
-from rehab.scoring.trial import TASKS, TrialScore, score_trial
+from rehab.scoring.trial import TrialScore, score_trial
 
-__all__ = ["TASKS", "LiveScorer", "LiveState", "Reference", "TrialScore", "ldlj", "score_trial",
+__all__ = ["LiveScorer", "LiveState", "Reference", "TrialScore", "ldlj", "score_trial",
            "sparc"]

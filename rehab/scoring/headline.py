@@ -1,60 +1,28 @@
-"""Result-screen lines (label, formatted value) for a TrialScore, headline numbers first."""
+"""A trial's headline numbers as (label, formatted value) lines, from the task registry.
+
+For clinicians (``rehab score``); patients see one sentence (``rehab.tasks.patient_line``).
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from rehab.tasks import TASKS, value_at
 
 if TYPE_CHECKING:
     from rehab.scoring.trial import TrialScore
 
-
-# The to_dict() keys each task's result leads with (for reports and exports to pick columns).
-HEADLINE_KEYS: dict[str, list[str]] = {
-    "open_close": ["repetitions", "openings", "opening_range_deg"],
-    "finger_tap": ["taps", "rate_hz", "rhythm_cv", "amplitude_decrement", "interruptions"],
-    "opposition": ["repetitions", "fingers_reached"],
-    "reach_grasp": ["movement_time_s", "peak_speed_hand_sizes_per_s", "time_to_peak_aperture_s"],
-    "free": ["tracked_fraction"],
-}
-
-
-def _fmt(value: Any, fmt: str, unit: str = "") -> str:
-    return "-" if value is None else f"{value:{fmt}}{unit}"
+# After the task's own headline: how well it matched a demonstration, and how well it was seen.
+TRAILING_KEYS = ("similarity.score", "similarity.tempo_ratio", "tracked_fraction")
 
 
 def headline(score: TrialScore) -> list[tuple[str, str]]:
-    """Lines for ``score``: the task's main numbers, then similarity and tracking."""
-    m = score.metrics
-    lines: list[tuple[str, str]] = []
-    if score.task == "open_close":
-        lines += [("Open-close cycles", str(score.repetitions)),
-                  ("Openings", str(m.get("openings", 0))),
-                  ("Opening range", _fmt(m.get("opening_range_deg"), ".0f", " deg"))]
-    elif score.task == "finger_tap":
-        dec = m.get("amplitude_decrement")
-        lines += [("Taps", str(m.get("taps", 0))), ("Rate", _fmt(m.get("rate_hz"), ".1f", " per s")),
-                  ("Rhythm variability", _fmt(_pct(m.get("rhythm_cv")), ".0f", " %")),
-                  ("Amplitude loss", _fmt(_pct(dec), ".0f", " %")),
-                  ("Interruptions", str(m.get("interruptions", 0)))]
-    elif score.task == "opposition":
-        reached = m.get("fingers_reached") or []
-        lines += [("Touches", str(score.repetitions)),
-                  ("Fingers reached", ", ".join(reached) if reached else "none")]
-    elif score.task == "reach_grasp":
-        lines += [("Movement time", _fmt(m.get("movement_time_s"), ".2f", " s")),
-                  ("Peak speed", _fmt(m.get("peak_speed_hand_sizes_per_s"), ".1f", " hand lengths/s")),
-                  ("Time to widest grip", _fmt(m.get("time_to_peak_aperture_s"), ".2f", " s"))]
-    else:
-        ranges = sorted(((v.get("range_deg") or 0.0, k) for k, v in score.rom.items()), reverse=True)
-        lines += [(f"{k.replace('_', ' ').capitalize()} range", f"{r:.0f} deg") for r, k in ranges[:3]]
-    sim = score.similarity
-    if sim and sim.get("score") is not None:
-        lines.append(("Match to demonstration", f"{sim['score']:.0f} / 100"))
-        if sim.get("tempo_ratio"):
-            lines.append(("Tempo vs demonstration", f"{sim['tempo_ratio']:.2f} x duration"))
-    lines.append(("Hand tracked", f"{100 * score.tracked_fraction:.0f} % of frames"))
+    """Lines for ``score``: the task's headline metrics, then similarity and tracking."""
+    task = TASKS[score.task]
+    values = score.to_dict()
+    lines = []
+    for key in task.headline + TRAILING_KEYS:
+        record, value = task.metric(key), value_at(values, key)
+        if record is not None and value is not None:
+            lines.append((record.label, record.format(value)))
     return lines
-
-
-def _pct(v: float | None) -> float | None:
-    return None if v is None else 100.0 * v

@@ -56,7 +56,7 @@ DTW_FS = 15.0
 ACTIVE_FRACTION = 0.15
 COST_AT_50 = 0.5  # DTW cost scored 50
 STEEPNESS = 6.0  # how sharply the score falls around it (see ``score_from_cost``)
-MAX_DTW_LEN = 400  # samples per sequence (27 s at 15 Hz); longer ones are thinned
+MAX_DTW_LEN = 400  # samples per sequence (27 s at 15 Hz); longer ones are resampled
 FEATURE_CUTOFF_HZ = 4.0  # signals are low-passed (tracker noise) before matching
 ACTIVE_CUTOFF_HZ = 1.5  # and more for finding where the movement starts and ends
 MIN_ACTIVE_S = 0.2  # shorter bursts of signal speed are noise, not movement
@@ -146,11 +146,13 @@ def segment_cost(a: np.ndarray, b: np.ndarray, weights: np.ndarray) -> np.ndarra
 def dtw_cost(cost: np.ndarray, slack: float = END_SLACK) -> float:
     """Mean local cost along the optimal DTW path through a cost matrix (n, m).
 
-    D[i, j] = c(i, j) + min(D[i-1, j], D[i, j-1], D[i-1, j-1]); the path length is tracked
-    alongside so the mean is D / length. The path may start anywhere in the first ``slack``
-    of either sequence and end anywhere in its last ``slack`` (D[0, j] = D[i, 0] = 0 there):
-    a tracker settling on the hand, or the edges of the active part found a little early or
-    late, are not a different movement. O(n m) time and memory.
+    D[i, j] = c(i, j) + min(D[i-1, j-1], D[i-1, j], D[i, j-1]) (ties go to the first); the
+    path length is tracked alongside so the mean is D / length. The path may start anywhere in
+    the first ``slack`` of either sequence and end anywhere in its last ``slack`` (D[0, j] =
+    D[i, 0] = 0 there): a tracker settling on the hand, or the edges of the active part found a
+    little early or late, are not a different movement. O(n m) time and memory; the cells of
+    one anti-diagonal i + j = d depend only on the two diagonals before it, so each diagonal is
+    one vectorised step (n + m numpy steps instead of n m Python ones).
     """
     n, m = cost.shape
     sn, sm = int(slack * n), int(slack * m)
@@ -158,20 +160,23 @@ def dtw_cost(cost: np.ndarray, slack: float = END_SLACK) -> float:
     steps = np.zeros((n + 1, m + 1))
     acc[0, :sm + 1] = 0.0
     acc[:sn + 1, 0] = 0.0
-    for i in range(1, n + 1):
-        row, prev = acc[i], acc[i - 1]
-        srow, sprev = steps[i], steps[i - 1]
-        crow = cost[i - 1]
-        for j in range(1, m + 1):
-            best, s = prev[j - 1], sprev[j - 1]
-            if prev[j] < best:
-                best, s = prev[j], sprev[j]
-            if row[j - 1] < best:
-                best, s = row[j - 1], srow[j - 1]
-            row[j] = crow[j - 1] + best
-            srow[j] = s + 1
-    ends = [(n, j) for j in range(m - sm, m + 1)] + [(i, m) for i in range(n - sn, n)]
-    return float(min(acc[e] / steps[e] for e in ends if steps[e] > 0))
+    for d in range(2, n + m + 1):
+        i = np.arange(max(1, d - m), min(n, d - 1) + 1)
+        j = d - i
+        best, length = acc[i - 1, j - 1], steps[i - 1, j - 1]
+        for di, dj in ((1, 0), (0, 1)):  # from above, then from the left: strictly better wins
+            other = acc[i - di, j - dj]
+            better = other < best
+            best = np.where(better, other, best)
+            length = np.where(better, steps[i - di, j - dj], length)
+        acc[i, j] = cost[i - 1, j - 1] + best
+        steps[i, j] = length + 1
+    last_row = np.arange(m - sm, m + 1)
+    last_col = np.arange(n - sn, n)
+    end_acc = np.concatenate([acc[n, last_row], acc[last_col, m]])
+    end_len = np.concatenate([steps[n, last_row], steps[last_col, m]])
+    reached = end_len > 0
+    return float(np.min(end_acc[reached] / end_len[reached]))
 
 
 def _uniform_signals(t: np.ndarray, world: np.ndarray, image: np.ndarray,
@@ -211,9 +216,15 @@ def no_similarity(reason: str) -> dict[str, Any]:
             "error": reason}
 
 
-def _thin(f: np.ndarray, max_len: int = MAX_DTW_LEN) -> np.ndarray:
-    """Every k-th sample so at most ``max_len`` remain (bounds DTW time on long trials)."""
-    return f[:: int(np.ceil(len(f) / max_len))] if len(f) > max_len else f
+def _shorten(f: np.ndarray, max_len: int = MAX_DTW_LEN) -> np.ndarray:
+    """At most ``max_len`` samples (bounds DTW time on long trials): low-passed below the new
+    Nyquist frequency, then resampled at evenly spaced times (striding would alias)."""
+    if len(f) <= max_len:
+        return f
+    new_fs = DTW_FS * (max_len - 1) / (len(f) - 1)
+    smooth = lowpass(f, DTW_FS, min(FEATURE_CUTOFF_HZ, 0.8 * new_fs / 2.0))
+    where = np.linspace(0.0, len(f) - 1.0, max_len)
+    return np.stack([np.interp(where, np.arange(len(f)), col) for col in smooth.T], axis=1)
 
 
 def _match(ref_z: np.ndarray, pat_z: np.ndarray, weights: np.ndarray,
@@ -221,8 +232,8 @@ def _match(ref_z: np.ndarray, pat_z: np.ndarray, weights: np.ndarray,
     """(cost, k): DTW of the patient against the reference repeated k times for each k in
     ``candidates``, the best k kept."""
     used = weights > 0
-    pat = _thin(pat_z[:, used])
-    return min((dtw_cost(segment_cost(_thin(np.tile(ref_z[:, used], (k, 1))), pat,
+    pat = _shorten(pat_z[:, used])
+    return min((dtw_cost(segment_cost(_shorten(np.tile(ref_z[:, used], (k, 1))), pat,
                                       weights[used])), k) for k in sorted(candidates))
 
 

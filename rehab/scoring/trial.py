@@ -22,9 +22,8 @@ from rehab.scoring.similarity import no_similarity, similarity
 from rehab.scoring.smoothness import ldlj, sparc
 from rehab.scoring.tapping import tap_metrics
 from rehab.scoring.track import HandTrack, hand_track, pick_hand
+from rehab.tasks import TASK_NAMES, TASKS
 
-TASKS = ("open_close", "finger_tap", "opposition", "reach_grasp", "free")
-RHYTHMIC_TASKS = ("open_close", "finger_tap", "opposition")
 FINGER_NAMES = ("index", "middle", "ring", "little")
 # ROM is how far joints go, not how fast: 4 Hz keeps voluntary movement and removes most of the
 # tracker jitter that would otherwise widen every range by about two noise std each side.
@@ -89,7 +88,7 @@ def score_trial(frames: Sequence[TrackedFrame], task: str, hand: str,
         ScoringError: unknown task, no frames, or the hand seen in fewer than 2 frames.
     """
     if task not in TASKS:
-        raise ScoringError(f"unknown task {task!r}", hint=f"use one of {', '.join(TASKS)}")
+        raise ScoringError(f"unknown task {task!r}", hint=f"use one of {', '.join(TASK_NAMES)}")
     if not frames:
         raise ScoringError("no frames to score", hint="the video or camera gave no frames")
     side = pick_hand(frames, hand)
@@ -112,7 +111,7 @@ def _similarity(task: str, track: HandTrack, side: str, reps: int,
         ref_reps = _task_metrics(task, hand_track(reference.to_frames(), reference.hand))[1]
     except ScoringError as exc:
         return no_similarity(f"reference: {exc.message}")
-    return similarity(track, reference, (reps, ref_reps) if task in RHYTHMIC_TASKS else None,
+    return similarity(track, reference, (reps, ref_reps) if TASKS[task].counted else None,
                       hand=side)
 
 

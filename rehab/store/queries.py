@@ -223,3 +223,66 @@ def steps_of_session(conn: Connection, session_id: str) -> list[dict]:
         .where(ST.c.session_id == session_id).order_by(ST.c.id)
     )
     return [dict(r._mapping) for r in rows]
+
+
+def rating_keys(conn: Connection, patient_id: str | None) -> list[str]:
+    """The rating keys (pain, fatigue, a custom scale's name) a patient answered, in the order
+    they were first given (all patients when ``patient_id`` is None)."""
+    R, S = schema.ratings, schema.sessions
+    q = sa.select(R.c.key, sa.func.min(R.c.id).label("first")).group_by(R.c.key)
+    if patient_id is not None:
+        q = q.join(S, S.c.id == R.c.session_id).where(S.c.patient_id == patient_id)
+    return [key for key, _ in sorted(conn.execute(q).all(), key=lambda row: row[1])]
+
+
+# -- the export's reads (rehab.report.export turns these rows into tables) -------------------
+
+EXPORT_SESSION_FIELDS = ("patient_id", "session_id", "started_wall", "ended_wall",
+                         "session_status", "protocol_name", "protocol_sha256", "resumed_from",
+                         "start_step", "total_steps")
+EXPORT_TRIAL_FIELDS = ("session_id", "trial_no", "step_index", "step_kind", "task", "hand",
+                       "repetitions", "frames", "tracked_fraction", "score_json")
+
+
+def _of_patient(q: sa.Select, session_id_col: sa.ColumnElement, patient_id: str | None
+                ) -> sa.Select:
+    if patient_id is None:
+        return q
+    if session_id_col is S.c.id:
+        return q.where(S.c.patient_id == patient_id)
+    return q.join(S, S.c.id == session_id_col).where(S.c.patient_id == patient_id)
+
+
+def export_sessions(conn: Connection, patient_id: str | None) -> list[tuple]:
+    """Sessions in ``EXPORT_SESSION_FIELDS`` order, by patient and start time."""
+    q = sa.select(
+        S.c.patient_id, S.c.id, S.c.started_wall, S.c.ended_wall, S.c.status, S.c.protocol_name,
+        S.c.protocol_sha256, S.c.resumed_from, S.c.start_step, S.c.total_steps,
+    ).order_by(S.c.patient_id, S.c.started_wall, S.c.id)
+    return [tuple(r) for r in conn.execute(_of_patient(q, S.c.id, patient_id))]
+
+
+def export_trials(conn: Connection, patient_id: str | None) -> list[tuple]:
+    """Trials in ``EXPORT_TRIAL_FIELDS`` order (with the kind of the step that made them), in
+    the order they were stored."""
+    kind = (sa.select(ST.c.kind)
+            .where(ST.c.session_id == T.c.session_id, ST.c.step_index == T.c.step_index)
+            .order_by(ST.c.id.desc()).limit(1).scalar_subquery())
+    q = sa.select(T.c.session_id, T.c.trial_no, T.c.step_index, kind, T.c.task, T.c.hand,
+                  T.c.repetitions, T.c.frames, T.c.tracked_fraction, T.c.score_json
+                  ).order_by(T.c.id)
+    return [tuple(r) for r in conn.execute(_of_patient(q, T.c.session_id, patient_id))]
+
+
+def export_ratings(conn: Connection, patient_id: str | None) -> list[tuple]:
+    """(session_id, key, value) of every rating, in the order they were given."""
+    R = schema.ratings
+    q = sa.select(R.c.session_id, R.c.key, R.c.value).order_by(R.c.id)
+    return [tuple(r) for r in conn.execute(_of_patient(q, R.c.session_id, patient_id))]
+
+
+def steps_done_per_session(conn: Connection, patient_id: str | None) -> list[tuple]:
+    """(session_id, number of distinct steps completed or skipped)."""
+    q = (sa.select(ST.c.session_id, sa.func.count(sa.distinct(ST.c.step_index)))
+         .where(ST.c.status.in_(DONE_STEP)).group_by(ST.c.session_id))
+    return [tuple(r) for r in conn.execute(_of_patient(q, ST.c.session_id, patient_id))]

@@ -12,21 +12,18 @@ from rehab.engine.scenes import CameraScene, ResultScene, TextScene
 from rehab.engine.scoring_seam import safe_score
 from rehab.engine.steps.camera_feed import camera_feed
 from rehab.engine.steps.tracking import TrackingLane
-from rehab.protocol.models import COUNTED_TASKS, ExecuteStep
+from rehab.protocol.models import ExecuteStep
+from rehab.tasks import TASKS, patient_line
 
 HIDDEN_HINT_S = 1.0  # show "hand not visible" once the hand has been missing this long
 # A trial with target_reps and no duration_s still ends some time: nobody can be left
 # repeating a movement they cannot complete (the clinician key skips sooner).
 OPEN_TRIAL_MAX_S = 600.0
 HIDDEN_HINT = "Hand not visible - move it into view"
-
-TASK_TEXT = {
-    "open_close": "Open your hand wide, then close it into a fist.",
-    "finger_tap": "Tap your index finger on your thumb, as fast and as big as you can.",
-    "opposition": "Touch each fingertip to your thumb in turn.",
-    "reach_grasp": "Reach forward, grasp, and come back.",
-    "free": "Move your hand freely.",
-}
+POOR_TRACKING = "I could not see your hand well; let's try the next one."
+# Below this share of frames with the hand, a trial's numbers say more about the camera than
+# about the movement: the patient hears the gentle word, not a count.
+MIN_TRACKED_FOR_RESULT = 0.5
 
 
 def resolve_hand(choice: str, affected_side: str) -> str:
@@ -40,7 +37,7 @@ def run_execute(ctx: StepContext, step: ExecuteStep, reference: object | None) -
     hand = resolve_hand(choice, ctx.patient.affected_side)
     feedback = defaults.feedback if step.feedback is None else step.feedback
     show_result = defaults.show_result if step.show_result is None else step.show_result
-    instruction = step.text or TASK_TEXT.get(step.task, "")
+    instruction = step.text or TASKS[step.task].instruction
     who = "both hands" if choice == "both" else f"{hand} hand"
     _countdown(ctx, f"Your turn: {who}", instruction, defaults.countdown_s)
     ctx.cue("start")
@@ -49,10 +46,10 @@ def run_execute(ctx: StepContext, step: ExecuteStep, reference: object | None) -
     frames = _capture(ctx, step, hand, instruction, feedback)
     ctx.cue("stop")
     scoring = ctx.scoring
-    score, headline, error = safe_score(scoring, frames, step.task, hand, reference)
+    score, _headline, error = safe_score(scoring, frames, step.task, hand, reference)
     ctx.record_trial(step.task, hand, score, frames)
     if show_result:
-        _result_screen(ctx, step, hand, score, headline, error)
+        _result_screen(ctx, step, hand, score, error)
 
 
 def _countdown(ctx: StepContext, title: str, body: str, countdown_s: float) -> None:
@@ -76,7 +73,7 @@ def _capture(ctx: StepContext, step: ExecuteStep, hand: str, caption: str,
     lane = TrackingLane(ctx.devices.tracker, background=ctx.options.track_in_background)
     live = _Live(ctx.scoring.live(step.task, hand), hand)
     # A counter stuck at 0 (reach_grasp, free: not counted live) would tell the patient they fail.
-    show_reps = feedback and step.task in COUNTED_TASKS
+    show_reps = feedback and TASKS[step.task].counted
     sink = open_recording(ctx, step)
     try:
         for frame, elapsed in camera_feed(ctx, step.duration_s or OPEN_TRIAL_MAX_S):
@@ -89,7 +86,7 @@ def _capture(ctx: StepContext, step: ExecuteStep, hand: str, caption: str,
             scene = CameraScene(image=frame.image, landmarks=landmarks, caption=caption,
                                 reps=live.reps if show_reps else None,
                                 target_reps=step.target_reps, seconds_left=left, hint=hint,
-                                reps_label="Touches" if step.task == "opposition" else "Repetitions",
+                                reps_label=TASKS[step.task].counter_label,
                                 progress=ctx.progress)
             flip_t = ctx.show(scene)
             ctx.event("frame_shown", frame=frame.index, captured_at=frame.captured_at,
@@ -152,40 +149,23 @@ def _landmarks(live: Any, tf: TrackedFrame, hand: str) -> np.ndarray | None:
 
 
 def _result_screen(ctx: StepContext, step: ExecuteStep, hand: str, score: dict[str, Any],
-                   headline: list[tuple[str, str]], error: str | None) -> None:
-    title = "Well done"
-    if error is not None:
-        title = "Thank you"
-        lines: tuple[str, ...] = ("We could not see your hand well enough to score this one.",)
-    else:
-        lines = tuple(f"{label}: {value}" for label, value in headline)
-    comparison: tuple[str, ...] = ()
-    if step.compare_previous and ctx.devices.history is not None:
-        comparison = compare_lines(ctx.devices.history(step.task, hand), score)
-    scene = ResultScene(title=title, lines=lines, comparison=comparison,
+                   error: str | None) -> None:
+    """One plain sentence for the patient (the clinician's numbers are in the review)."""
+    history = ctx.devices.history if step.compare_previous else None
+    compare = history is not None
+    previous = history(step.task, hand) if history is not None else None
+    scene = ResultScene(title="Well done" if error is None else "Thank you",
+                        lines=(result_line(step.task, score, error, previous, compare),),
                         progress=ctx.progress)
     ctx.screenshot_next("result")
     ctx.hold(lambda _left: scene, until_continue=True)
 
 
-def compare_lines(previous: dict[str, Any] | None, today: dict[str, Any]) -> tuple[str, ...]:
-    """Knowledge of results: today's numbers beside the previous session's."""
-    if not previous:
-        return ("This is your first time with this exercise.",)
-    out = []
-    for key, value in today.items():
-        if key in ("task", "hand", "frames", "tracked_fraction") or key not in previous:
-            continue
-        before = previous[key]
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            continue
-        if not isinstance(before, (int, float)):
-            continue
-        out.append(f"{key.replace('_', ' ')}: {_fmt(before)} last time, {_fmt(value)} today")
-        if len(out) == 3:
-            break
-    return tuple(out)
-
-
-def _fmt(value: float) -> str:
-    return str(value) if isinstance(value, int) else f"{value:.2f}"
+def result_line(task: str, score: dict[str, Any], error: str | None,
+                previous: dict[str, Any] | None, compare: bool = False) -> str:
+    """The patient's sentence: the task's one number, compared with last time when asked; a
+    gentle word instead when the hand was not seen well enough to score."""
+    tracked = score.get("tracked_fraction")
+    if error is not None or not isinstance(tracked, (int, float)) or tracked < MIN_TRACKED_FOR_RESULT:
+        return POOR_TRACKING
+    return patient_line(TASKS[task], score, previous, compare)

@@ -1,24 +1,29 @@
-"""Synthetic session data for tests, demos and the export benchmark (no camera needed).
+"""Session data for tests, demos and benchmarks, scored by the real scorer (no camera needed).
 
-``hand_frames`` makes a plausible opening/closing hand; ``fake_score`` a score dict shaped like
-``TrialScore.to_dict()``; ``bulk_populate`` writes many sessions in one transaction (fast).
+Every trial score here is what ``score_trial`` writes for a synthetic hand (``rehab.synth``)
+doing the task, so a generated store has exactly the columns a real session's export has.
+``hand_frames`` makes a plausible opening/closing hand; ``real_score`` a score dict for a task
+at a level of progress; ``bulk_populate`` writes many sessions in one transaction (fast).
 """
 
 from __future__ import annotations
 
 import hashlib
-import math
 import random
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
 
-import numpy as np
 import sqlalchemy as sa
 
-from rehab.devices.base import HandObservation, TrackedFrame
+from rehab import synth
+from rehab.devices.base import TrackedFrame
 from rehab.engine.writer import SessionInfo
 from rehab.store import queries, schema
 from rehab.store.writer import to_json
+from rehab.tasks import TASK_NAMES
 
 FAKE_PROTOCOL_YAML = """name: fake home session
 description: synthetic protocol for tests
@@ -29,57 +34,50 @@ steps:
   - rate: {ratings: [{scale: pain}, {scale: fatigue}]}
 """
 FAKE_SHA = hashlib.sha256(FAKE_PROTOCOL_YAML.encode()).hexdigest()
-TASKS = ("open_close", "finger_tap", "opposition", "reach_grasp", "wrist_flex")
+LEVELS = 4  # steps of progress a generated patient goes through (0 = first weeks)
 
-# Direction of each finger from the wrist (image x, y); thumb first. Joints at 4 radii.
-_FINGER_ANGLES_DEG = (-150.0, -110.0, -90.0, -72.0, -55.0)
-
-
-def hand_pose(openness: float, hand: str = "right", centre=(0.5, 0.6)) -> np.ndarray:
-    """(21, 3) normalised image landmarks of a hand ``openness`` in [0 closed, 1 open]."""
-    pts = np.zeros((21, 3), dtype=np.float32)
-    cx, cy = centre
-    pts[0] = (cx, cy + 0.12, 0.0)
-    sign = 1.0 if hand == "right" else -1.0
-    for f, ang in enumerate(_FINGER_ANGLES_DEG):
-        a = math.radians(ang)
-        reach = 0.25 + 0.75 * openness
-        for j in range(4):
-            r = (0.07 + 0.045 * j * reach) if f else (0.04 + 0.035 * j * reach)
-            pts[1 + 4 * f + j] = (cx + sign * r * math.cos(a), cy + 0.12 + r * math.sin(a), -0.01 * j)
-    return pts
+# Each task's movement at progress level 0..LEVELS-1: more, faster, bigger with practice.
+_MOVEMENTS: dict[str, Callable[[int, str], list[TrackedFrame]]] = {
+    "open_close": lambda lv, hand: synth.open_close(3 + lv, 0.4 + 0.1 * lv, hand=hand),
+    "finger_tap": lambda lv, hand: synth.finger_tap(1.5 + 0.5 * lv, 6.0,
+                                                    decrement=0.4 - 0.1 * lv, hand=hand),
+    "opposition": lambda lv, hand: synth.opposition(touch_s=1.8 - 0.2 * lv, hand=hand),
+    "reach_grasp": lambda lv, hand: synth.reach(movement_s=1.8 - 0.2 * lv, hand=hand),
+    "free": lambda lv, hand: synth.to_frames(synth.free_motion(move_s=0.9 - 0.1 * lv), hand),
+}
 
 
 def hand_frames(n: int, hand: str = "right", fps: float = 30.0, dropped_every: int = 0,
                 seed: int = 0) -> list[TrackedFrame]:
-    """``n`` frames of a hand opening and closing at ~1 Hz (with a little noise)."""
-    rng = np.random.default_rng(seed)
-    out = []
-    for i in range(n):
-        t = i / fps
-        if dropped_every and i % dropped_every == dropped_every - 1:
-            out.append(TrackedFrame(t=t, frame_index=i, hands=()))
-            continue
-        img = hand_pose(0.5 + 0.5 * math.sin(2 * math.pi * t), hand)
-        img = img + rng.normal(0, 0.002, img.shape).astype(np.float32)
-        world = (img - img[0]) * np.float32(0.2)
-        obs = HandObservation(t=t, hand=hand, confidence=0.95, image=img, world=world, frame_index=i)
-        out.append(TrackedFrame(t=t, frame_index=i, hands=(obs,)))
-    return out
+    """``n`` frames of a synthetic hand opening and closing at 0.5 Hz, a light tracker-like
+    noise, and every ``dropped_every``-th frame without the hand."""
+    options = synth.FrameOptions(noise_px=0.5, seed=seed)
+    frames = synth.open_close(max(1, int(n / fps / 2) + 1), 0.5, fps=fps, hand=hand,
+                              options=options, rest_s=0.0)[:n]
+    if dropped_every:
+        frames = [TrackedFrame(t=f.t, frame_index=f.frame_index, hands=())
+                  if i % dropped_every == dropped_every - 1 else f for i, f in enumerate(frames)]
+    return frames
 
 
-def fake_score(task: str, hand: str, rng: random.Random, progress: float = 0.0) -> dict:
-    """A score dict like ``TrialScore.to_dict()`` (headline keys first, then task metrics)."""
-    reps = max(0, int(rng.gauss(8 + 6 * progress, 2)))
-    return {
-        "task": task, "hand": hand, "frames": 300,
-        "tracked_fraction": round(min(1.0, rng.uniform(0.85, 1.0)), 3),
-        "repetitions": reps,
-        "amplitude_deg": round(rng.gauss(40 + 30 * progress, 5), 2),
-        "frequency_hz": round(rng.gauss(0.8 + 0.4 * progress, 0.1), 3),
-        "decrement_pct": round(rng.gauss(20 - 10 * progress, 4), 2),
-        "similarity": {"dtw": round(rng.uniform(0.4, 0.9), 3), "corr": round(rng.uniform(0, 1), 3)},
-    }
+@cache
+def _scored(task: str, level: int, hand: str) -> str:
+    """JSON of the real score of ``task`` at ``level`` for ``hand``, with a demonstration (the
+    level-0 movement) so similarity is filled in as in a protocol that names one."""
+    from rehab.scoring import Reference, score_trial
+
+    make = _MOVEMENTS[task]
+    reference = Reference.from_frames(make(LEVELS - 1, "right"), "right")
+    return to_json(score_trial(make(level, hand), task, hand, reference).to_dict())
+
+
+def real_score(task: str, hand: str, rng: random.Random, progress: float = 0.0) -> dict[str, Any]:
+    """The real scorer's dict for ``task`` at ``progress`` (0..1) of a patient's programme, the
+    level drawn around it so sessions differ."""
+    import json
+
+    level = min(LEVELS - 1, max(0, round(progress * (LEVELS - 1) + rng.uniform(-0.6, 0.6))))
+    return json.loads(_scored(task, level, hand))
 
 
 def fake_info(patient_id: str = "P001", affected_side: str = "left", total_steps: int = 4,
@@ -94,8 +92,8 @@ def fake_info(patient_id: str = "P001", affected_side: str = "left", total_steps
 
 def bulk_populate(engine: sa.Engine, patient_id: str, n_sessions: int, trials_per_session: int,
                   seed: int = 0, start: datetime | None = None) -> None:
-    """Write ``n_sessions`` completed sessions (trials, steps, ratings, events; no frames) in one
-    transaction with executemany - the benchmark's generator."""
+    """Write ``n_sessions`` completed sessions (trials scored by the real scorer, steps, ratings,
+    events; no frames) in one transaction with executemany - the benchmarks' generator."""
     rng = random.Random(seed)
     start = start or datetime(2025, 1, 6, 9, 0)
     rows: dict[str, list[dict]] = {k: [] for k in ("sessions", "steps", "trials", "ratings", "events")}
@@ -113,11 +111,11 @@ def bulk_populate(engine: sa.Engine, patient_id: str, n_sessions: int, trials_pe
                                             value=min(10, base + k + rng.randint(0, 2)), t=k * 1500.0,
                                             wall=t0))
         for n in range(trials_per_session):
-            task = TASKS[n % len(TASKS)]
-            score = fake_score(task, "left", rng, progress=s / max(1, n_sessions))
+            task = TASK_NAMES[n % len(TASK_NAMES)]
+            score = real_score(task, "left", rng, progress=s / max(1, n_sessions))
             rows["trials"].append(dict(
                 session_id=sid, trial_no=n + 1, step_index=n + 1, task=task, hand="left",
-                frames=300, tracked_fraction=score["tracked_fraction"],
+                frames=score["frames"], tracked_fraction=score["tracked_fraction"],
                 repetitions=score["repetitions"], score_json=to_json(score), wall=t0))
             rows["steps"].append(dict(session_id=sid, step_index=n + 1, kind="execute",
                                       status="completed", started_t=n * 45.0, ended_t=n * 45.0 + 40,

@@ -1,0 +1,131 @@
+"""The task registry against what the real scorer, screens and review do with it."""
+
+from __future__ import annotations
+
+import pytest
+
+from rehab import synth
+from rehab.scoring import Reference, score_trial
+from rehab.tasks import TASK_NAMES, TASKS, any_metric, metric, patient_line, value_at
+
+# Each task's own movement, drawn by the synthetic hand (exact ground truth).
+MOVEMENTS = {
+    "open_close": lambda hand: synth.open_close(4, 0.5, hand=hand),
+    "finger_tap": lambda hand: synth.finger_tap(3.0, 4.0, hand=hand),
+    "opposition": lambda hand: synth.opposition(hand=hand),
+    "reach_grasp": lambda hand: synth.reach(hand=hand),
+    "free": lambda hand: synth.to_frames(synth.free_motion(), hand),
+}
+BOOKKEEPING = {"task", "hand", "frames", "events", "smoothness.signal", "similarity.error",
+               "similarity.reference_duration_s", "similarity.patient_duration_s",
+               "similarity.dtw_cost", "similarity.reference_repeats", "quality.tracked_fraction",
+               "touch_times_s",
+               "smoothness"}  # None where the task has no smoothness measure
+
+
+def _flat(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+@pytest.fixture(scope="module")
+def real_scores() -> dict[str, dict]:
+    out = {}
+    for name, make in MOVEMENTS.items():
+        frames = make("left")
+        out[name] = score_trial(frames, name, "left", Reference.from_frames(frames, "left")).to_dict()
+    return out
+
+
+def test_every_task_has_a_movement_here():
+    assert sorted(MOVEMENTS) == sorted(TASK_NAMES)
+
+
+@pytest.mark.parametrize("name", TASK_NAMES)
+def test_every_headline_metric_is_in_a_real_score(name, real_scores):
+    """The review's progress panels read these keys: each must exist in what the scorer writes
+    (``opening_amplitude``, which nothing produced, left open/close without its range)."""
+    score = real_scores[name]
+    missing = [k for k in TASKS[name].headline if value_at(score, k) is None]
+    assert missing == []
+    assert value_at(score, TASKS[name].patient.key) is not None if TASKS[name].patient.key else True
+
+
+@pytest.mark.parametrize("name", TASK_NAMES)
+def test_every_metric_the_scorer_writes_has_a_label_and_unit(name, real_scores):
+    flat = _flat(real_scores[name])
+    unlabelled = [k for k in flat if k not in BOOKKEEPING and TASKS[name].metric(k) is None]
+    assert unlabelled == []
+
+
+@pytest.mark.parametrize("name", TASK_NAMES)
+def test_declared_metrics_are_produced(name, real_scores):
+    flat = _flat(real_scores[name])
+    assert [m.key for m in TASKS[name].metrics if m.key not in flat] == []
+
+
+def test_metric_formatting():
+    assert metric("tracked_fraction").format(0.934) == "93 %"
+    assert metric("rom.ring_mcp.range_deg").format(69.54) == "70 deg"
+    assert metric("rom.ring_mcp.range_deg").heading == "Ring MCP range (deg)"
+    assert TASKS["finger_tap"].metric("amplitude_decrement").format(-0.001) == "0 %"
+    assert TASKS["opposition"].metric("fingers_reached").format(["index", "ring"]) == "index, ring"
+    assert TASKS["finger_tap"].metric("repetitions").format(None) == "-"
+    assert any_metric("no_such_metric") is None
+
+
+@pytest.mark.parametrize(("name", "today", "before", "line"), [
+    ("finger_tap", 12, 10, "12 taps - 2 more than last time"),
+    ("finger_tap", 1, None, "1 tap"),
+    ("opposition", 4, 6, "4 touches - 2 fewer than last time"),
+    ("open_close", 5, 5, "You opened and closed your hand 5 times - the same as last time"),
+])
+def test_patient_line_for_counted_tasks(name, today, before, line):
+    previous = None if before is None else {"repetitions": before}
+    assert patient_line(TASKS[name], {"repetitions": today}, previous) == line
+
+
+def test_patient_line_for_a_reach_and_free_movement():
+    reach = TASKS["reach_grasp"]
+    assert (patient_line(reach, {"movement_time_s": 1.23}, {"movement_time_s": 1.52})
+            == "Your reach took 1.2 seconds - 0.3 seconds quicker than last time")
+    assert patient_line(reach, {"movement_time_s": None}, None) == "Well done."
+    assert (patient_line(TASKS["free"], {"tracked_fraction": 1.0}, None)
+            == "Your free movement practice is done.")
+
+
+@pytest.mark.parametrize("name", TASK_NAMES)
+def test_patient_line_of_a_real_score_has_no_technical_words(name, real_scores):
+    line = patient_line(TASKS[name], real_scores[name], real_scores[name])
+    assert "%" not in line and "_" not in line and "/ 100" not in line
+
+
+@pytest.mark.parametrize("size", [(1024, 600), (1920, 1080)])
+def test_every_result_sentence_is_drawn_large(size, real_scores):
+    """Each task's sentence (with the longest comparison) at heading size: >= 36 px."""
+    from rehab.devices.display import PygameDisplay
+    from rehab.devices.drawing import SIZES
+    from rehab.engine.scenes import ResultScene
+    from rehab.engine.steps.execute import POOR_TRACKING
+
+    display = PygameDisplay(fullscreen=False, size=size)
+    try:
+        for name in TASK_NAMES:
+            worse = {k: (v * 2 if _is_count(v) else v) for k, v in real_scores[name].items()}
+            line = patient_line(TASKS[name], real_scores[name], worse)
+            for text in (line, POOR_TRACKING):
+                display.show(ResultScene(title="Well done", lines=(text,)))
+                font, wrapped = display.result_text((text,), int(size[1] * 0.55))
+                assert font is display.fonts.get("heading") and len(wrapped[0]) <= 2, text
+        assert int(SIZES["heading"] * 600) >= 36
+    finally:
+        display.close()
+
+
+def _is_count(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
