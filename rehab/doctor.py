@@ -7,6 +7,7 @@ them with fakes instead of depending on what hardware the test machine happens t
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sys
@@ -91,6 +92,7 @@ def run_checks(
     checks.append(check_demo_protocol(demo or shipped_protocols_dir() / "demo.yaml"))
     folder = data if data is not None else data_dir()
     checks.append(check_data_dir(folder))
+    checks.append(check_database(folder / "rehab.db"))
     checks.append(check_disk(folder, probes.disk_free))
     return checks
 
@@ -330,6 +332,28 @@ def check_data_dir(folder: Path) -> Check:
             f"patient data should be private: chmod 700 {folder}",
         )
     return Check("data folder", "ok", f"{folder} (writable, owner-only)")
+
+
+def check_database(db_path: Path) -> Check:
+    """The session store is ours and SQLite finds it intact (read-only: nothing is changed)."""
+    import sqlite3
+
+    from rehab.store.faults import foreign_tables, recover_hint
+
+    if not db_path.is_file():
+        return Check("database", "ok", f"{db_path} will be created by the first session")
+    foreign = foreign_tables(db_path)
+    if foreign is not None:
+        return Check("database", "fail", f"{db_path} belongs to another program "
+                     f"(tables {', '.join(foreign[:5])})", "move it away or use another --data")
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)) as conn:
+            rows = [str(r[0]) for r in conn.execute("PRAGMA quick_check(5)")]
+    except sqlite3.Error as exc:
+        rows = [str(exc)]
+    if rows == ["ok"]:
+        return Check("database", "ok", f"{db_path} intact")
+    return Check("database", "fail", f"{db_path} is damaged: {rows[0]}", recover_hint(db_path))
 
 
 def check_disk(folder: Path, disk_free: Callable[[Path], int]) -> Check:

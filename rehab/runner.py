@@ -22,6 +22,7 @@ from rehab.devices.stop_signal import StopSignal
 from rehab.engine.scenes import TextScene
 from rehab.errors import CameraError, RehabError
 from rehab.paths import data_dir as default_data_dir
+from rehab.safeio import atomic_open, private_dirs
 
 DEMO_PATIENT = "DEMO"
 POLL_S = 0.05
@@ -162,7 +163,7 @@ def _check_screenshots_dir(folder: Path | None) -> None:
         return
     hint = "choose a folder you can write to with --screenshots DIR"
     try:
-        Path(folder).mkdir(parents=True, exist_ok=True)
+        private_dirs(Path(folder))
     except OSError as exc:
         raise RehabError(f"cannot create the screenshots folder {folder}: {exc.strerror or exc}",
                          hint=hint) from exc
@@ -385,7 +386,7 @@ def _guarded_run(session, devices, data_dir: Path, req: RunRequest):
             _quiet(writer.end, "interrupted", "interrupted", {"reason": exc.message})
         raise
     except Exception as exc:  # noqa: BLE001 - the last line of defence before the patient
-        log = write_crash_log(data_dir, exc)
+        log = _crash_log_or_error(data_dir, exc)
         if writer.begun:
             _quiet(writer.end, "interrupted", "interrupted",
                    {"reason": f"unexpected error {type(exc).__name__}", "log": str(log)})
@@ -393,7 +394,9 @@ def _guarded_run(session, devices, data_dir: Path, req: RunRequest):
         raise RehabError(
             "the session stopped because of an unexpected problem; everything recorded "
             "until then is saved",
-            hint=f"the details are in {log}: please send that file to whoever supports rehab",
+            hint=f"the details are in {log}: please send that file to whoever supports rehab"
+            if isinstance(log, Path)
+            else f"{log}; please tell whoever supports rehab",
         ) from exc
 
 
@@ -419,14 +422,25 @@ def show_stopped(display: Display, clock: Clock, autopilot: bool) -> None:
 def write_crash_log(data_dir: Path | None, exc: BaseException) -> Path:
     """Write ``exc``'s traceback to ``DATA/logs/crash-YYYYmmdd-HHMMSS.log`` (owner-only)."""
     folder = Path(data_dir or default_data_dir()) / "logs"
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     path = folder / f"crash-{stamp}-{os.getpid()}.log"
     text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+    with atomic_open(path, "w", make_dirs=True, encoding="utf-8") as fh:
         fh.write(text)
     return path
+
+
+def _crash_log_or_error(data_dir: Path | None, exc: BaseException) -> Path | str:
+    """The crash log's path; when it cannot be written, the real error itself (one line), so
+    that it is never replaced by the log's own failure."""
+    try:
+        return write_crash_log(data_dir, exc)
+    except Exception as log_exc:  # noqa: BLE001 - reporting ``exc`` matters more
+        where = Path(data_dir or default_data_dir()) / "logs"
+        return (
+            f"the error was {type(exc).__name__}: {exc} "
+            f"(no crash log: cannot write to {where}: {getattr(log_exc, 'strerror', None) or log_exc})"
+        )
 
 
 def _quiet(fn, *args) -> None:

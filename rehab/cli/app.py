@@ -45,5 +45,14 @@ def friendly_errors(func):
             click.echo("  what to do: check the path exists and that you may write there",
                        err=True)
             sys.exit(1)
+        except Exception as exc:  # a damaged database fails at the first query that reads it
+            from rehab.store.faults import store_fault
+
+            fault = store_fault(exc, kwargs.get("data_dir"))
+            if fault is None:
+                raise
+            click.echo(f"error: {fault.message}", err=True)
+            click.echo(f"  what to do: {fault.hint}", err=True)
+            sys.exit(fault.exit_code)
 
     return wrapper

@@ -33,26 +33,43 @@ def validate_cmd(files: tuple[Path, ...], videos_dir: Path | None) -> None:
       rehab validate protocols/
       rehab validate my_protocol.yaml --videos /data/clips
     """
-    from rehab.protocol import check_protocol, load_protocol
+    paths = _expand(files)
+    bad = sum(not _validate_one(path, videos_dir) for path in paths)
+    if len(paths) > 1:
+        _say(f"{len(paths) - bad} of {len(paths)} files valid")
+    sys.exit(1 if bad else 0)
+
+
+def _validate_one(path: Path, videos_dir: Path | None) -> bool:
+    """Print one file's problems (or its summary); True when valid. Never raises, so that one
+    file, however hostile, cannot stop the batch."""
+    from rehab.protocol import ProtocolError, load_protocol
+    from rehab.protocol.issues import make_issue
     from rehab.protocol.summary import summarize
 
-    paths = _expand(files)
-    bad = 0
-    for path in paths:
-        issues = check_protocol(path, videos_dir)
-        for issue in issues:
-            click.echo(str(issue))
-        if issues:
-            bad += 1
-            plural = "s" if len(issues) != 1 else ""
-            click.echo(f"{path}: INVALID, {len(issues)} problem{plural}")
-            continue
+    try:
         loaded = load_protocol(path, videos_dir)
         summary = summarize(loaded.protocol, _clip_durations(loaded.videos_dir))
-        click.echo(f"{path}: valid - {summary}")
-    if len(paths) > 1:
-        click.echo(f"{len(paths) - bad} of {len(paths)} files valid")
-    sys.exit(1 if bad else 0)
+    except ProtocolError as exc:
+        issues = list(exc.issues)
+    except (Exception, MemoryError, RecursionError) as exc:  # a bug of ours: say so, go on
+        problem = f"could not check this file ({type(exc).__name__}); please report it"
+        issues = [make_issue("P019", str(path), 1, 1, problem)]
+    else:
+        _say(f"{path}: valid - {summary}")
+        return True
+    for issue in issues:
+        _say(str(issue))
+    plural = "s" if len(issues) != 1 else ""
+    _say(f"{path}: INVALID, {len(issues)} problem{plural}")
+    return False
+
+
+def _say(line: str) -> None:
+    """One output line with nothing a terminal would act on (escapes, lone surrogates)."""
+    from rehab.protocol.issues import printable
+
+    click.echo(printable(line, most=None))
 
 
 def _expand(files: tuple[Path, ...]) -> list[Path]:

@@ -30,7 +30,7 @@ def store_option(func):
     return data_option(func)
 
 
-def _store(data_dir: Path | None):
+def _store(data_dir: Path | None, read_only_ok: bool = False):
     from rehab.store import Store
 
     ctx = click.get_current_context(silent=True)
@@ -39,7 +39,7 @@ def _store(data_dir: Path | None):
         from rehab.store.server import ServerStore, read_password
 
         return ServerStore(url, read_password(data_dir))
-    return Store(data_dir)
+    return Store(data_dir, read_only_ok=read_only_ok)
 
 
 @main.group()
@@ -86,7 +86,7 @@ def patients_list(data_dir: Path | None) -> None:
     Example:
       rehab patients list --data /path/to/clinic-data
     """
-    with _store(data_dir) as store:
+    with _store(data_dir, read_only_ok=True) as store:
         rows = store.list_patients()
         if not rows:
             click.echo("no patients yet (rehab patients add ID --affected left|right)", err=True)
@@ -140,7 +140,7 @@ def sessions(patient_id: str, data_dir: Path | None) -> None:
     """
     from rehab.report.export import export_both
 
-    with _store(data_dir) as store:
+    with _store(data_dir, read_only_ok=True) as store:
         store.require_patient(patient_id)
         trials, df = export_both(store, patient_id)
     if df.empty:
@@ -202,7 +202,7 @@ def export(patient_id: str | None, all_patients: bool, out: Path | None, summary
     elif summary and dose:
         raise click.UsageError("give --summary or --dose, not both (--summary has the dose totals)")
     else:
-        with _store(data_dir) as store:
+        with _store(data_dir, read_only_ok=True) as store:
             if patient_id:
                 store.require_patient(patient_id)
             if dose:
@@ -253,7 +253,7 @@ def review(patient_id: str | None, all_patients: bool, out: Path | None,
         return _clinic_overview(data_dir, out)
     assert patient_id is not None
     target = out or Path(f"review-{patient_id}.html")
-    with _store(data_dir) as store:
+    with _store(data_dir, read_only_ok=True) as store:
         try:
             path = write_review(store, patient_id, target)
         except OSError as exc:
@@ -297,7 +297,7 @@ def replay(session_id: str, trial_no: int, out: Path | None, loop: bool,
     """
     from rehab.report.replay import load_trial, play, write_mp4
 
-    with _store(data_dir) as store:
+    with _store(data_dir, read_only_ok=True) as store:
         trial = load_trial(store, session_id, trial_no)
     if out:
         n = write_mp4(trial, out)

@@ -9,7 +9,6 @@ mirrors them when the scene says so and draws them into one region whose rectang
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
 import cv2
@@ -20,6 +19,8 @@ from rehab.devices.clock import MonotonicClock
 from rehab.devices.drawing import HAND_CONNECTIONS, Colours, Fonts, draw_lines, fit_lines
 from rehab.engine import scenes as sc
 from rehab.errors import DisplayError
+from rehab.protocol.limits import MAX_RATING_CHOICES as MAX_CHOICES_SHOWN
+from rehab.safeio import atomic_path
 
 C = Colours
 
@@ -107,9 +108,8 @@ class PygameDisplay:
     def screenshot(self, path: str | os.PathLike) -> None:
         """Save what is on screen now as a PNG, readable by the owner only (camera screens show
         the patient)."""
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._pg.image.save(self._screen, str(path))
-        os.chmod(path, 0o600)
+        with atomic_path(path, make_dirs=True) as temp:
+            self._pg.image.save(self._screen, str(temp))
 
     def close(self) -> None:
         self._pg.display.quit()
@@ -146,7 +146,7 @@ class PygameDisplay:
         font = self.fonts.get("small")
         label = f"Step {p.step} of {p.total}" + (f"   {p.label}" if p.label else "")
         colour = C.DIM_TEXT if dim else C.TEXT
-        surf = font.render(label, True, colour)
+        surf = font.render(fit_lines(self.fonts, label, ["small"], w - 2 * pad, 1)[1][0], True, colour)
         self._screen.blit(surf, (pad, pad))
         bar_y = pad + surf.get_height() + pad // 2
         bar_h = max(8, int(h * 0.014))
@@ -299,15 +299,18 @@ class PygameDisplay:
 
     def _draw_rating(self, s: sc.RatingScene, top: int) -> None:
         w, h = self.size
-        footer_y = self._footer(s.footer)
+        self._footer(s.footer)
         font, lines = fit_lines(self.fonts, s.question, ["heading", "body"], int(w * 0.9), 3)
         y = self._blit_lines(lines, font, C.TEXT, top + int(h * 0.06)) + int(h * 0.08)
-        n = s.hi - s.lo + 1
+        first, last = rating_window(s.lo, s.hi, s.selected)
+        n = last - first + 1
         gap = int(w * 0.01)
         box = min(int(h * 0.16), (int(w * 0.92) - gap * (n - 1)) // n)
         x0 = (w - (n * box + (n - 1) * gap)) // 2
         num_font = self.fonts.get("heading")
-        for i, value in enumerate(range(s.lo, s.hi + 1)):
+        fit = fit_lines(self.fonts, str(last), ["heading", "body", "footer", "small"], box, 1)[0]
+        num_font = fit if num_font.size(str(last))[0] > box else num_font
+        for i, value in enumerate(range(first, last + 1)):
             x = x0 + i * (box + gap)
             selected = value == s.selected
             self._pg.draw.rect(self._screen, C.ACCENT if selected else C.BOX, (x, y, box, box),
@@ -317,17 +320,18 @@ class PygameDisplay:
                                    border_radius=12)
             num = num_font.render(str(value), True, C.BG if selected else C.TEXT)
             self._screen.blit(num, (x + (box - num.get_width()) // 2, y + (box - num.get_height()) // 2))
-        self._draw_anchors(s, x0, box, gap, y + box + int(h * 0.02), footer_y)
+        self._draw_anchors(s, first, last, (x0, box, gap), y + box + int(h * 0.02))
 
-    def _draw_anchors(self, s: sc.RatingScene, x0: int, box: int, gap: int, y: int, y_max: int) -> None:
+    def _draw_anchors(self, s: sc.RatingScene, first: int, last: int, boxes: tuple, y: int) -> None:
         """Anchor labels under their boxes, wrapped to a column wide enough not to collide."""
-        if not s.anchors:
+        x0, box, gap = boxes
+        keys = sorted(k for k in (s.anchors or {}) if first <= k <= last)[:MAX_CHOICES_SHOWN]
+        if not keys:
             return
-        keys = sorted(s.anchors)
-        spacing = [b - a for a, b in zip(keys, keys[1:], strict=False)] or [s.hi - s.lo + 1]
+        spacing = [b - a for a, b in zip(keys, keys[1:], strict=False)] or [last - first + 1]
         col_w = max(box * 2, min(spacing) * (box + gap) - gap)
         for value in keys:
-            cx = x0 + (value - s.lo) * (box + gap) + box // 2
+            cx = x0 + (value - first) * (box + gap) + box // 2
             font, lines = fit_lines(self.fonts, s.anchors[value], ["footer", "small"], col_w, 3)
             half = max(font.size(ln)[0] for ln in lines) // 2
             margin = int(self.size[0] * 0.03)
@@ -379,6 +383,24 @@ class PygameDisplay:
             b_font, b_lines = fit_lines(self.fonts, o.body, ["body", "footer", "small"], int(bw * 0.9),
                                         max_lines)
             self._blit_lines(b_lines, b_font, C.TEXT, y)
+
+
+def rating_window(lo: int, hi: int, selected: int | None) -> tuple[int, int]:
+    """The answers drawn as boxes: all of them, or ``MAX_CHOICES_SHOWN`` around the selected one
+    when a scale has more (validation refuses such scales; a screen still never draws O(range)).
+
+    Example:
+        >>> rating_window(0, 10, 3)
+        (0, 10)
+        >>> rating_window(0, 10**12, 10**9)
+        (999999990, 1000000010)
+    """
+    if hi - lo + 1 <= MAX_CHOICES_SHOWN:
+        return lo, hi
+    centre = lo if selected is None else min(max(selected, lo), hi)
+    first = max(lo, centre - MAX_CHOICES_SHOWN // 2)
+    last = min(hi, first + MAX_CHOICES_SHOWN - 1)
+    return last - MAX_CHOICES_SHOWN + 1, last
 
 
 def key_to_command(pg, key: int) -> Command | None:

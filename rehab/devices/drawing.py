@@ -52,19 +52,65 @@ class Fonts:
         return self._cache[name]
 
 
+# However long a text a scene carries, the screens look at no more than this much of it.
+MAX_SHOWN_CHARS = 4000
+
+
+def clean(text: str) -> str:
+    """``text`` as pygame can render it: control characters (NUL makes pygame raise) become
+    spaces, lone surrogates U+FFFD, and anything past ``MAX_SHOWN_CHARS`` is cut with "..."."""
+    if len(text) > MAX_SHOWN_CHARS:
+        text = text[:MAX_SHOWN_CHARS] + "..."
+    if text.isprintable():
+        return text
+    return "".join(_shown_char(ch) for ch in text)
+
+
+def _shown_char(ch: str) -> str:
+    if ch == "\n" or ch.isprintable():
+        return ch
+    return "\ufffd" if 0xD800 <= ord(ch) <= 0xDFFF else " "
+
+
+def _longest_prefix(text: str, font, max_w: int, mark: str = "") -> int:
+    """How many characters of ``text`` (plus ``mark``) fit ``max_w``: a bisection, so a
+    100,000-letter word costs ~17 measurements, not 100,000."""
+    lo, hi = 0, len(text)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if font.size(text[:mid] + mark)[0] <= max_w:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def _pieces(word: str, font, max_w: int) -> list[str]:
+    """A word wider than the line cut into pieces that fit (at least one letter each)."""
+    out = []
+    while word and font.size(word)[0] > max_w:
+        n = max(1, _longest_prefix(word, font, max_w))
+        out.append(word[:n])
+        word = word[n:]
+    return out + [word] if word else out
+
+
 def wrap(text: str, font, max_w: int) -> list[str]:
-    """Word-wrap ``text`` (keeping its own line breaks) to lines no wider than ``max_w``."""
+    """Word-wrap ``text`` (keeping its own line breaks) to lines no wider than ``max_w``;
+    a word wider than a line is broken across lines."""
     out: list[str] = []
     # rstrip: YAML's folded text (">") ends in a newline, which must not cost a line
-    for para in text.rstrip().split("\n"):
+    for para in clean(text).rstrip().split("\n"):
         line = ""
         for word in para.split(" "):
-            trial = f"{line} {word}" if line else word
-            if font.size(trial)[0] <= max_w or not line:
-                line = trial
-            else:
-                out.append(line)
-                line = word
+            pieces = _pieces(word, font, max_w) if font.size(word)[0] > max_w else [word]
+            for piece in pieces:
+                trial = f"{line} {piece}" if line else piece
+                if font.size(trial)[0] <= max_w or not line:
+                    line = trial
+                else:
+                    out.append(line)
+                    line = piece
         out.append(line)
     return out
 
@@ -83,8 +129,8 @@ def fit_lines(fonts: Fonts, text: str, sizes: list[str], max_w: int, max_lines: 
     lines = lines[:max_lines]
     for i, line in enumerate(lines):
         ends = cut and i == len(lines) - 1
-        while line and font.size(line + ("..." if ends else ""))[0] > max_w:
-            line, ends = line[:-1], True
+        if font.size(line + ("..." if ends else ""))[0] > max_w:
+            line, ends = line[: _longest_prefix(line, font, max_w, "...")], True
         lines[i] = line + ("..." if ends else "")
     return font, lines
 
@@ -94,7 +140,7 @@ def draw_lines(screen, lines, font, colour, y: int, screen_w: int, centre: bool 
     """Blit ``lines`` from ``y`` down (centred on ``centre_x`` or the screen); returns the y below."""
     cx = screen_w // 2 if centre_x is None else centre_x
     for line in lines:
-        surf = font.render(line, True, colour)
+        surf = font.render(clean(line), True, colour)
         x = cx - surf.get_width() // 2 if centre else int(screen_w * 0.05)
         screen.blit(surf, (x, y))
         y += font.get_linesize()

@@ -23,6 +23,7 @@ from rehab.engine.types import Devices, PatientInfo, SessionOptions, State
 from rehab.engine.writer import Event
 from rehab.errors import CameraError
 from rehab.protocol.models import Protocol
+from rehab.safeio import private_dirs
 
 TICK_S = 0.05  # how often waiting screens poll input: 20 Hz feels instant to a person
 CAMERA_RETRY_S = 1.0  # autopilot: wait between attempts to reopen a failed camera
@@ -189,7 +190,7 @@ class StepContext:
         folder = self.options.screenshots_dir
         if folder is None:
             return
-        Path(folder).mkdir(parents=True, exist_ok=True)
+        private_dirs(Path(folder))  # camera screens show the patient: 0700 from creation
         path = Path(folder) / name
         self.devices.display.screenshot(str(path))
         self.event("screenshot", path=str(path))

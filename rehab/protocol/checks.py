@@ -16,6 +16,16 @@ from typing import Any
 from rehab.clips.library import ClipLibrary
 from rehab.errors import ClipError
 from rehab.protocol.issues import Issue, make_issue
+from rehab.protocol.limits import (
+    MAX_CLIP_NAME_BYTES,
+    MAX_PLANNED_STEPS,
+    MAX_SESSION_S,
+    MAX_TEXT_CHARS,
+    SHOWN_KEYS,
+    bad_character,
+    long_word,
+    planned_size,
+)
 from rehab.protocol.models import STEP_KINDS, Protocol
 from rehab.protocol.translate import did_you_mean, show
 from rehab.protocol.yamlpos import Located, Path_
@@ -120,7 +130,11 @@ class Checker:
             hint = f"copy the clip into {self.videos_dir} and write only its file name"
             self._add("P020", path, f"clip {show(name)} is a path", hint)
             return False
-        if (self.videos_dir / name).is_file():
+        if len(name.encode("utf-8", "surrogatepass")) > MAX_CLIP_NAME_BYTES:
+            message = f"clip name {show(name)} is longer than {MAX_CLIP_NAME_BYTES} bytes"
+            self._add("P020", path, message, "no file system allows such a name; rename the clip")
+            return False
+        if _is_file(self.videos_dir / name):
             return True
         hint = f"put {name} into {self.videos_dir}"
         guess = _closest_clip(name, self.videos_dir)
@@ -128,6 +142,60 @@ class Checker:
             hint = f"did you mean '{guess}'? or {hint}"
         self._add("P008", path, f"clip '{name}' not found in {self.videos_dir}", hint)
         return False
+
+    def check_texts(self, value: Any, path: Path_ = ()) -> Any:
+        """Every text and key: no control characters, not longer than the screens can show.
+
+        Returns ``value`` with each refused text replaced by a harmless one, so that pydantic
+        does not report the same text again as of the wrong type.
+        """
+        if isinstance(value, dict):
+            out = {}
+            for key, item in value.items():
+                if isinstance(key, str) and not self._text(key, path + (key,), on_key=True):
+                    continue
+                out[key] = self.check_texts(item, path + (key,))
+            return out
+        if isinstance(value, list):
+            return [self.check_texts(item, path + (i,)) for i, item in enumerate(value)]
+        if isinstance(value, str) and not self._text(value, path):
+            return "-"
+        return value
+
+    def _text(self, text: str, path: Path_, on_key: bool = False) -> bool:
+        """Reports what is wrong with one text; False when it holds a refused character."""
+        bad = bad_character(text)
+        if bad is not None:
+            self._add("P027", path, f"{show(text)} contains {bad}", on_key=on_key)
+            return False
+        if on_key:
+            return True  # an unknown or overlong key is reported as unknown by pydantic
+        if len(text) > MAX_TEXT_CHARS:
+            message = f"this text has {len(text):,} characters (at most {MAX_TEXT_CHARS:,})"
+            self._add("P026", path, message)
+        shown = _shown_setting(path)
+        word = long_word(text) if shown else None
+        if word is not None:
+            message = f"the word {show(word)} ({len(word):,} letters) is too long for one line"
+            self._add("P026", path, message)
+        return True
+
+    def check_size(self, protocol: Protocol) -> bool:
+        """True when the expanded session stays within the step and time limits."""
+        count, seconds = planned_size(protocol.steps)
+        if count > MAX_PLANNED_STEPS:
+            message = (
+                f"the steps expand to {count:,} steps after repeating blocks "
+                f"(at most {MAX_PLANNED_STEPS:,})"
+            )
+            self._add("P025", ("steps",), message, on_key=True)
+        if seconds > MAX_SESSION_S:
+            message = (
+                f"the timed steps add up to {seconds / 3600:,.1f} hours "
+                f"(at most {MAX_SESSION_S / 3600:g})"
+            )
+            self._add("P025", ("steps",), message, on_key=True)
+        return count <= MAX_PLANNED_STEPS and seconds <= MAX_SESSION_S
 
     def check_safety(self, protocol: Protocol) -> None:
         """Each stop rule needs the rating it acts on (pain twice for a rise)."""
@@ -191,6 +259,21 @@ def step_shape_problem(item: Any, path: Path_) -> Problem | None:
             False,
         )
     return None
+
+
+def _shown_setting(path: Path_) -> bool:
+    """True for a setting the screens show (a text, title, question, anchor label...)."""
+    strings = [p for p in path if isinstance(p, str)]
+    if not strings:
+        return False
+    return strings[-1] in SHOWN_KEYS or (len(path) >= 2 and path[-2] == "anchors")
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except (OSError, ValueError):  # name too long for this file system, NUL in the name
+        return False
 
 
 def _clip_task(videos_dir: Path, name: str) -> str | None:

@@ -89,6 +89,32 @@ _KINDS = (
         "demonstration shows another task",
         "use a clip of the same movement as the step's task (rehab clips lists them)",
     ),
+    IssueKind("P023", "file too large", "a protocol is a few kilobytes; split it or shorten it"),
+    IssueKind(
+        "P024",
+        "YAML expands too far",
+        "write the values out instead of repeating them through &anchors and *aliases",
+    ),
+    IssueKind(
+        "P025",
+        "session too long",
+        "use fewer steps or smaller repeat counts; a session is at most a few hours",
+    ),
+    IssueKind(
+        "P026",
+        "text too long for the screen",
+        "shorten the text, or break the long word with spaces or hyphens",
+    ),
+    IssueKind(
+        "P027",
+        "character not allowed",
+        "remove control characters and escapes such as \\0, \\e or \\ud800",
+    ),
+    IssueKind(
+        "P028",
+        "too many rating choices",
+        "a patient can choose between at most 21 answers (e.g. 0-10 or 0-20)",
+    ),
 )
 
 CATALOGUE: dict[str, IssueKind] = {k.code: k for k in _KINDS}
@@ -127,6 +153,32 @@ class Issue:
 def make_issue(
     code: str, file: str, line: int, col: int, message: str, hint: str | None = None
 ) -> Issue:
-    """An Issue whose hint defaults to the catalogue's how-to-fix for ``code``."""
+    """An Issue whose hint defaults to the catalogue's how-to-fix for ``code``.
+
+    Message and hint are made :func:`printable`, so that an issue is always one line with
+    nothing a terminal would act on, whatever text of the file it quotes.
+    """
     kind = CATALOGUE[code]  # KeyError on an unknown code is a programming error, on purpose
-    return Issue(code, file, line, col, message, hint if hint is not None else kind.hint)
+    hint = hint if hint is not None else kind.hint
+    return Issue(code, file, line, col, printable(message, None), printable(hint, None))
+
+
+def printable(text: str, most: int | None = 60) -> str:
+    r"""``text`` safe for one line of a terminal: control characters and lone surrogates written
+    as escapes, and cut with "..." after ``most`` characters.
+
+    Example:
+        >>> printable("a\x1b[2Jb")
+        'a\\x1b[2Jb'
+    """
+    cut = most is not None and len(text) > most
+    text = text[:most] if most is not None else text
+    out = "".join(_escape(ch) for ch in text)
+    return out + "..." if cut else out
+
+
+def _escape(ch: str) -> str:
+    if ch.isprintable() and not 0xD800 <= ord(ch) <= 0xDFFF:
+        return ch
+    code = ord(ch)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"

@@ -18,6 +18,7 @@ from rehab.errors import ProtocolError
 from rehab.paths import videos_dir_for
 from rehab.protocol.checks import Checker
 from rehab.protocol.issues import Issue, make_issue
+from rehab.protocol.limits import MAX_FILE_BYTES, bad_character
 from rehab.protocol.models import Protocol
 from rehab.protocol.translate import issues_from_validation, show
 from rehab.protocol.yamlpos import parse
@@ -89,6 +90,9 @@ def _load(
     if raw is None:
         return None, [problem] if problem else []
     text = raw.decode("utf-8")
+    bad = _bad_characters(text, file)
+    if bad:
+        return None, bad
     located, issues = parse(text, file)
     if located is None:
         return None, _tidy(issues)
@@ -106,14 +110,14 @@ def _load(
         return None, _tidy(issues)
     vdir = Path(videos_dir) if videos_dir is not None else videos_dir_for(path)
     checker = Checker(file, located, vdir)
-    data = checker.convert(located.data)
+    data = checker.convert(checker.check_texts(located.data))
     protocol = None
     try:
         protocol = Protocol.model_validate(data)
     except ValidationError as exc:
         issues += issues_from_validation(exc, located, file)
-    if protocol is not None:
-        checker.check_safety(protocol)
+    if protocol is not None and checker.check_size(protocol):
+        checker.check_safety(protocol)  # expands the blocks: only once their size is known
     issues = _tidy(issues + checker.issues)
     if issues or protocol is None:
         return None, issues
@@ -122,13 +126,16 @@ def _load(
 
 def _read(path: Path, file: str) -> tuple[bytes | None, Issue | None]:
     try:
-        raw = path.read_bytes()
+        raw = _read_bounded(path)
     except FileNotFoundError:
         return None, make_issue("P019", file, 1, 1, "no such file")
     except IsADirectoryError:
         return None, make_issue("P019", file, 1, 1, "this is a folder, not a protocol file")
     except OSError as exc:
         return None, make_issue("P019", file, 1, 1, f"cannot read the file: {exc.strerror}")
+    if len(raw) > MAX_FILE_BYTES:
+        message = f"the file is over {MAX_FILE_BYTES // 1024} KB; a protocol is a few KB"
+        return None, make_issue("P023", file, 1, 1, message)
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -137,6 +144,27 @@ def _read(path: Path, file: str) -> tuple[bytes | None, Issue | None]:
             "P019", file, line, 1, "the file is not UTF-8 text", "save it as UTF-8 text"
         )
     return raw, None
+
+
+def _read_bounded(path: Path) -> bytes:
+    """The file's bytes, but never more than one byte over the size limit (a 5 GB file, a FIFO
+    or /dev/zero is not read to its end)."""
+    with path.open("rb") as handle:
+        return handle.read(MAX_FILE_BYTES + 1)
+
+
+def _bad_characters(text: str, file: str) -> list[Issue]:
+    """Control characters written raw into the file (YAML refuses them), at their line."""
+    issues = []
+    for number, line in enumerate(text.split("\n"), start=1):
+        bad = bad_character(line, allow_controls="\t\r")
+        if bad is not None:
+            col = next(i for i, ch in enumerate(line, 1) if bad_character(ch, "\t\r"))
+            message = f"the file contains {bad}"
+            issues.append(make_issue("P027", file, number, col, message))
+            if len(issues) >= 20:
+                break
+    return issues
 
 
 def _tidy(issues: list[Issue]) -> list[Issue]:

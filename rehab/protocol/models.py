@@ -15,6 +15,7 @@ from typing import Annotated, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, Strict, model_validator
 from pydantic_core import PydanticCustomError
 
+from rehab.protocol.limits import MAX_RATING_CHOICES
 from rehab.tasks import TASK_NAMES
 
 # The registry's names as a Literal: pydantic reports an unknown task (P007) and the JSON
@@ -224,6 +225,12 @@ class Rating(_Model):
         lo, hi = self.lo, self.hi
         if lo >= hi:
             raise _scale_error(f"min ({lo}) must be below max ({hi})")
+        if hi - lo + 1 > MAX_RATING_CHOICES:
+            raise PydanticCustomError(
+                "rating_choices",
+                "a scale from {lo} to {hi} has {n} answers; at most {most} can be shown",
+                {"lo": lo, "hi": hi, "n": hi - lo + 1, "most": MAX_RATING_CHOICES},
+            )
         for key in self.anchors or {}:
             if not lo <= key <= hi:
                 raise _scale_error(f"anchor {key} lies outside the scale {lo}-{hi}")

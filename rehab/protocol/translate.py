@@ -9,7 +9,7 @@ from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
-from rehab.protocol.issues import Issue, make_issue
+from rehab.protocol.issues import Issue, make_issue, printable
 from rehab.protocol.models import STEP_KINDS, Protocol
 from rehab.protocol.yamlpos import Located, Path_
 from rehab.tasks import TASK_NAMES
@@ -62,7 +62,7 @@ def show(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        return f"'{value}'"
+        return f"'{printable(value)}'"
     if isinstance(value, dict):
         return "a mapping"
     if isinstance(value, list):
@@ -102,6 +102,8 @@ def _describe(
         return _literal(name, value, err)
     if kind == "execute_needs_end":
         return "P009", err["msg"], None
+    if kind == "rating_choices":
+        return "P028", err["msg"], None
     if kind == "rating_scale" or (kind == "string_pattern_mismatch" and name == "name"):
         return (
             "P010",

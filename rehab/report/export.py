@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import time
 from dataclasses import dataclass
@@ -217,9 +218,38 @@ def metric_columns() -> pd.DataFrame:
 
 
 def write_csv(df: pd.DataFrame, out: str | os.PathLike | None) -> None:
-    """Write ``df`` as CSV to ``out`` (created owner-only, 0o600) or to stdout when None."""
+    """Write ``df`` as CSV to ``out`` (created owner-only, 0o600) or to stdout when None.
+
+    Text cells a spreadsheet would run as a formula are neutralised (:func:`neutralise`).
+    """
+    df = neutralise(df)
     if out is None:
         df.to_csv(sys.stdout, index=False)
         return
     with open_private(Path(out), "w", newline="", encoding="utf-8") as fh:
         df.to_csv(fh, index=False)
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def neutralise(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``df`` whose text cells starting with = + - @ tab or CR get a leading ``'``
+    (OWASP's advice against CSV injection); numbers, and text that is just a number, stay.
+
+    Example:
+        >>> neutralise(pd.DataFrame({"a": ["=1+1", "-3", "ok"], "b": [-1, 2, 3]}))["a"].tolist()
+        ["'=1+1", '-3', 'ok']
+    """
+    out = df.copy()
+    for column in out.columns:
+        if not pd.api.types.is_numeric_dtype(out[column]):
+            out[column] = out[column].map(_neutral_cell)
+    return out
+
+
+def _neutral_cell(value: object) -> object:
+    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value

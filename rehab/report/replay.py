@@ -17,8 +17,9 @@ import numpy as np
 from rehab.devices.base import TrackedFrame
 from rehab.devices.drawing import HAND_CONNECTIONS
 from rehab.errors import StoreError
+from rehab.safeio import atomic_path
 from rehab.store.db import Store
-from rehab.store.secure import make_private, owner_only_umask
+from rehab.store.secure import owner_only_umask
 
 SIZE = (640, 480)
 BG = (20, 14, 12)  # BGR
@@ -99,8 +100,8 @@ def write_mp4(trial: StoredTrial, out: str | os.PathLike, size: tuple[int, int] 
     path = Path(out)
     if not trial.frames:
         raise StoreError(f"trial {trial.trial_no} of session {trial.session_id} has no frames")
-    with owner_only_umask():
-        writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), trial.fps, size)
+    with owner_only_umask(), atomic_path(path) as temp:
+        writer = cv2.VideoWriter(str(temp), cv2.VideoWriter_fourcc(*"mp4v"), trial.fps, size)
         if not writer.isOpened():
             raise StoreError(f"cannot write video {path}", hint="check the folder exists and is writable")
         n = 0
@@ -110,7 +111,6 @@ def write_mp4(trial: StoredTrial, out: str | os.PathLike, size: tuple[int, int] 
                 n += 1
         finally:
             writer.release()
-    make_private(path)
     return n
 
 

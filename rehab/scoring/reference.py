@@ -9,6 +9,8 @@ normalised image landmarks of the unmirrored clip, ``world`` (N, 21, 3) float32 
 
 from __future__ import annotations
 
+import zipfile
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,7 +117,7 @@ class Reference:
                            str(z["hand"]), float(z["fps"]))
         except RehabError:
             raise
-        except (OSError, KeyError, ValueError) as exc:
+        except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
             raise ScoringError(f"{p}: not a valid landmarks file ({exc})",
                              hint="delete it and re-create it from its clip") from exc
 

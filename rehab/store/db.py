@@ -31,6 +31,13 @@ from sqlalchemy import event as sa_event
 from rehab import paths
 from rehab.errors import StoreError
 from rehab.store import queries, schema
+from rehab.store.faults import (
+    disk_full,
+    foreign_tables,
+    read_only_folder,
+    recover_hint,
+    store_error,
+)
 from rehab.store.migrations import migrate
 from rehab.store.secure import FILE_MODE, ensure_private_dir, make_private, owner_only_umask
 
@@ -82,9 +89,42 @@ class Store:
         >>> w = store.writer(); sid = w.begin(info)  # doctest: +SKIP
     """
 
-    def __init__(self, data_dir: str | os.PathLike | None = None) -> None:
+    def __init__(self, data_dir: str | os.PathLike | None = None, read_only_ok: bool = False) -> None:
+        """``read_only_ok``: for commands that only read (list, sessions, export, review,
+        replay) - when the folder is read-only or its disk full, open the database read-only
+        instead of refusing."""
+        folder = paths.data_dir(data_dir)
+        if read_only_ok and disk_full(folder) and (folder / DB_NAME).is_file():
+            self._open_read_only(folder)  # even reading a WAL database writes its -shm index
+            return
+        try:
+            self._open(data_dir)
+        except StoreError as exc:
+            unwritable = "read-only" in exc.message or "full disk" in exc.message
+            if not (read_only_ok and unwritable and (folder / DB_NAME).is_file()):
+                raise
+            self._open_read_only(folder)
+
+    def _open_read_only(self, folder: Path) -> None:
+        self.data_dir, self.db_path = folder, folder / DB_NAME
+        wal = Path(f"{self.db_path}-wal")
+        pending = wal.is_file() and wal.stat().st_size > 0
+        # immutable: SQLite then needs no -shm file (which it cannot make here); only safe
+        # when no write-ahead log holds changes not yet in the database file
+        immutable = not pending and (read_only_folder(folder) or disk_full(folder))
+        extra = "&immutable=1" if immutable else ""
+        self.engine = sa.create_engine(f"sqlite:///file:{self.db_path}?mode=ro{extra}&uri=true")
+
+    def _open(self, data_dir: str | os.PathLike | None) -> None:
         self.data_dir = ensure_private_dir(paths.data_dir(data_dir))
         self.db_path = self.data_dir / DB_NAME
+        foreign = foreign_tables(self.db_path)
+        if foreign is not None:
+            raise StoreError(
+                f"{self.db_path} is an SQLite database of another program "
+                f"(tables {', '.join(foreign[:5])}); rehab does not add its tables to it",
+                hint="choose another folder with --data DIR, or move that file away",
+            )
         self._create_db_file()
         # check_same_thread off: a writer's connection is guarded by its own lock instead
         self.engine = sa.create_engine(f"sqlite:///{self.db_path}",
@@ -135,6 +175,7 @@ class Store:
                 f"(a session needs at least {min_free_mb:.0f} MB)",
                 hint="free some disk space or choose another folder with --data DIR",
             )
+        self._check_intact()
         probe = self.data_dir / f".write-test-{os.getpid()}"
         try:
             with owner_only_umask(), open(probe, "wb") as fh:
@@ -150,12 +191,29 @@ class Store:
                 probe.unlink()
             raise _store_error(self.data_dir, exc) from exc
 
+    def _check_intact(self) -> None:
+        """Refuse to record into damaged session or trial tables: a new trial's row would be
+        written into a b-tree SQLite cannot read back (lost to a UNIQUE or FOREIGN KEY failure
+        at its first frame). Checks only those small tables, so it takes milliseconds."""
+        problems: list[str] = []
+        try:
+            with self.engine.connect() as conn:
+                for table in ("sessions", "trials"):
+                    rows = conn.exec_driver_sql(f"PRAGMA quick_check({table})").fetchall()
+                    problems += [str(r[0]) for r in rows if str(r[0]) != "ok"]
+        except sa.exc.DatabaseError as exc:
+            raise _store_error(self.db_path, exc) from exc
+        if problems:
+            first = problems[0].splitlines()[0]
+            raise StoreError(f"the session store {self.data_dir} is damaged ({first})",
+                             hint=recover_hint(self.db_path))
+
     # -- patients -------------------------------------------------------------------------------
     def add_patient(
         self, patient_id: str, affected_side: str, notes: str = "", consent_video: bool = False
     ) -> Patient:
         """Register a patient under a pseudonymous id (no names: letters, digits, - _ .)."""
-        if not PATIENT_ID_RE.match(patient_id or ""):
+        if not PATIENT_ID_RE.fullmatch(patient_id or ""):  # match's $ allows a trailing \n
             raise StoreError(
                 f"invalid patient id {patient_id!r}",
                 hint="use a pseudonymous code of letters, digits, '-', '_' or '.' (e.g. P001), "
@@ -369,26 +427,5 @@ def _read_protocol_file(path: Path) -> tuple[str, str, str]:
     return name, text, hashlib.sha256(raw).hexdigest()
 
 
-def _read_only_folder(path: Path) -> bool:
-    folder = path if path.is_dir() else path.parent
-    try:
-        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY) or not os.access(folder, os.W_OK)
-    except OSError:
-        return False
-
-
 def _store_error(path: Path, exc: BaseException) -> StoreError:
-    text = str(getattr(exc, "orig", None) or exc).lower()
-    read_only = "readonly" in text or "read-only" in text or isinstance(exc, PermissionError)
-    if read_only or ("unable to open" in text and _read_only_folder(path)):
-        what, hint = "is read-only", "make it writable or choose another folder with --data DIR"
-    elif "full" in text or getattr(exc, "errno", None) == 28:
-        what, hint = "is on a full disk", "free some disk space or choose another folder with --data DIR"
-    elif "not a database" in text or "malformed" in text:
-        what = "is damaged or is not a rehab database"
-        hint = "restore it from a backup, or choose another folder with --data DIR"
-    elif "locked" in text:
-        what, hint = "is locked by another program", "close other rehab windows and try again"
-    else:
-        what, hint = f"cannot be written ({exc})", "check the folder or choose another with --data DIR"
-    return StoreError(f"the session store {path} {what}", hint=hint)
+    return store_error(path, exc)

@@ -7,8 +7,10 @@ import os
 import stat
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from rehab.errors import StoreError
+from rehab.safeio import atomic_open
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600
@@ -32,6 +34,9 @@ def ensure_private_dir(path: Path) -> Path:
         if stat.S_IMODE(path.stat().st_mode) & 0o077:
             path.chmod(DIR_MODE)
     except OSError as exc:
+        if path.is_dir() and (exc.errno == 30 or not os.access(path, os.W_OK)):  # EROFS
+            raise StoreError(f"the session store {path} is read-only",
+                             hint="make it writable or choose another folder with --data DIR") from exc
         raise StoreError(
             f"cannot create the data folder {path}: {exc.strerror or exc}",
             hint="choose a folder you can write to with --data DIR (or REHAB_DATA)",
@@ -46,13 +51,11 @@ def make_private(path: Path) -> None:
             path.chmod(FILE_MODE)
 
 
-def open_private(path: Path, mode: str = "w", **kwargs) -> object:
-    """Open ``path`` for writing, created (or truncated) as 0o600 from the start.
+def open_private(path: Path, mode: str = "w", **kwargs) -> Any:
+    """A context manager writing ``path`` safely (``rehab.safeio.atomic_open``): owner-only
+    from creation, through a temporary file renamed into place, refusing symlinks.
 
     Example:
         >>> with open_private(Path("out.csv"), newline="") as fh: ...
     """
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
-    fd = os.open(path, flags, FILE_MODE)
-    os.fchmod(fd, FILE_MODE)  # an existing file keeps its old mode through O_CREAT
-    return os.fdopen(fd, mode, **kwargs)
+    return atomic_open(path, mode, **kwargs)

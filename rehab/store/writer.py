@@ -152,12 +152,14 @@ class SqlSessionWriter:
         frac = score.get("tracked_fraction")
         for attempt in self._attempts():
             with attempt as conn:
-                trial_id = conn.execute(schema.trials.insert().values(
+                trial_id = _next_trial_id(conn)
+                conn.execute(schema.trials.insert().values(
+                    id=trial_id,
                     session_id=sid, trial_no=self._trial_no, step_index=step_index, task=task,
                     hand=hand, frames=len(frames),
                     tracked_fraction=None if frac is None else _finite(frac),
                     repetitions=None if reps is None else int(reps),
-                    score_json=to_json(score), wall=utcnow())).inserted_primary_key[0]
+                    score_json=to_json(score), wall=utcnow()))
                 rows = frame_rows(trial_id, frames)
                 if rows:
                     conn.execute(schema.trial_frames.insert(), rows)
@@ -269,3 +271,16 @@ def frame_rows(trial_id: int, frames: Sequence[TrackedFrame]) -> list[dict]:
                              image=queries.pack_landmarks(h.image),
                              world=queries.pack_landmarks(h.world)))
     return rows
+
+
+def _next_trial_id(conn: sa.Connection) -> int:
+    """One past every id in use, frames included: when a damaged page hides a trial's row,
+    SQLite's own choice (max row id + 1) would reuse the id its frames still hold, and the new
+    trial would be lost to a UNIQUE failure. Both maxima are one b-tree descent each."""
+    frames_max = conn.execute(sa.select(sa.func.max(schema.trial_frames.c.trial_id))).scalar()
+    try:
+        with conn.begin_nested():
+            trials_max = conn.execute(sa.select(sa.func.max(schema.trials.c.id))).scalar()
+    except sa.exc.DatabaseError:  # the last page of trials is the damaged one
+        trials_max = None
+    return max(frames_max or 0, trials_max or 0) + 1
