@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeGuard
 
 Better = Literal["higher", "lower"] | None
 
@@ -282,7 +282,7 @@ def patient_line(t: Task, today: dict[str, Any], previous: dict[str, Any] | None
     if said.key is None:
         return said.sentence
     value = today.get(said.key)
-    if not isinstance(value, (int, float)) or not _is_number(value):
+    if not _is_number(value):
         return "Well done."
     if said.key == "repetitions" and value == 0:
         return NO_REPETITION
@@ -290,7 +290,7 @@ def patient_line(t: Task, today: dict[str, Any], previous: dict[str, Any] | None
     noun = t.count_words[0 if shown == 1 else 1]
     text = said.sentence.format(value=f"{shown:.{said.decimals}f}", noun=noun)
     before = (previous or {}).get(said.key)
-    if isinstance(before, (int, float)) and _is_number(before):
+    if _is_number(before):
         diff = round(shown - round(float(before), said.decimals), said.decimals)
         if diff == 0:
             text += " - the same as last time"
@@ -303,7 +303,8 @@ def patient_line(t: Task, today: dict[str, Any], previous: dict[str, Any] | None
     return text
 
 
-def _is_number(value: Any) -> bool:
+def _is_number(value: Any) -> TypeGuard[int | float]:
+    """A real number (not a bool, not NaN): what a patient sentence can say."""
     return (isinstance(value, (int, float)) and not isinstance(value, bool)
             and not (isinstance(value, float) and math.isnan(value)))
 

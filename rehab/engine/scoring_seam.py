@@ -47,15 +47,15 @@ def check_available() -> str | None:
 
 
 def safe_score(scoring: Scoring, frames: Sequence[TrackedFrame], task: str, hand: str,
-               reference: object | None) -> tuple[dict[str, Any], list[tuple[str, str]], str | None]:
+               reference: object | None) -> tuple[dict[str, Any], str | None]:
     """Score a trial; a trial that cannot be scored still gives a dict (with ``error``).
 
     Returns:
-        (score dict, headline lines, error message or None).
+        (score dict, error message or None). The patient's screen words come from the task
+        registry (``rehab.tasks.patient_line``), not from the scorer.
     """
     try:
-        score = scoring.score(frames, task, hand, reference)
-        return score.to_dict(), list(score.headline()), None
+        return scoring.score(frames, task, hand, reference).to_dict(), None
     except (ScoringError, RehabError) as exc:
         seen = sum(1 for f in frames if f.hand(hand) is not None)
         fallback = {
@@ -66,4 +66,4 @@ def safe_score(scoring: Scoring, frames: Sequence[TrackedFrame], task: str, hand
             "repetitions": 0,
             "error": exc.message,
         }
-        return fallback, [], exc.message
+        return fallback, exc.message

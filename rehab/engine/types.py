@@ -107,8 +107,6 @@ class LiveScorer(Protocol):
 class TrialScore(Protocol):
     def to_dict(self) -> dict[str, Any]: ...
 
-    def headline(self) -> list[tuple[str, str]]: ...
-
 
 class Scoring(Protocol):
     """The scoring seam: the real one wraps ``rehab.scoring``; tests may pass a fake."""

@@ -106,10 +106,6 @@ class FakeScore:
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
-    def headline(self) -> list[tuple[str, str]]:
-        return [("Repetitions", str(self.repetitions)),
-                ("Hand seen", f"{self.tracked_fraction:.0%}")]
-
 
 class FakeScoring:
     """Scoring seam for tests: same repetition rule live and after the trial."""

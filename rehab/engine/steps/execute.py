@@ -66,7 +66,7 @@ def run_execute(ctx: StepContext, step: ExecuteStep, reference: object | None) -
     frames = _capture(ctx, step, hand, instruction, feedback, wrong_ok=choice == "both")
     ctx.cue("stop")
     scoring = ctx.scoring
-    score, _headline, error = safe_score(scoring, frames, step.task, hand, reference)
+    score, error = safe_score(scoring, frames, step.task, hand, reference)
     ctx.record_trial(step.task, hand, score, frames)
     wrong = 0.0 if choice == "both" else only_other_hand_share(frames, hand)
     if wrong > WRONG_HAND_SHARE:

@@ -57,5 +57,5 @@ def run_mirror(ctx: StepContext, step: MirrorStep) -> None:
     finally:
         lane.close()
     ctx.cue("stop")
-    score, _headline, _error = safe_score(ctx.scoring, frames, "free", unaffected, None)
+    score, _error = safe_score(ctx.scoring, frames, "free", unaffected, None)
     ctx.record_trial("free", unaffected, score, frames)
