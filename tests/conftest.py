@@ -33,6 +33,17 @@ def free_motions_clip() -> Path:
     return fixture_path("hand_free_motions.mp4")
 
 
+@pytest.fixture
+def display():
+    """A 1280x720 pygame window on the dummy video driver, its clock at 5 s."""
+    from rehab.devices.clock import SimulatedClock
+    from rehab.devices.display import PygameDisplay
+
+    d = PygameDisplay(fullscreen=False, size=(1280, 720), clock=SimulatedClock(5.0))
+    yield d
+    d.close()
+
+
 @pytest.fixture(autouse=True)
 def _isolated_dirs(tmp_path_factory, monkeypatch):
     """Every test gets its own data dir and cache dir; nothing touches the user's real ones."""

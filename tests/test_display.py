@@ -22,13 +22,6 @@ from rehab.errors import ClipError
 P = sc.Progress(2, 9, "Watch")
 
 
-@pytest.fixture
-def display():
-    d = PygameDisplay(fullscreen=False, size=(1280, 720), clock=SimulatedClock(5.0))
-    yield d
-    d.close()
-
-
 def _camera_like(w: int = 640, h: int = 360) -> np.ndarray:
     """An asymmetric test image: a red left quarter, a gradient, a green block at top right."""
     img = np.zeros((h, w, 3), np.uint8)

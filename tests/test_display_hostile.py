@@ -7,21 +7,12 @@ import time
 
 import cv2
 import numpy as np
-import pytest
 
-from rehab.devices.clock import SimulatedClock
-from rehab.devices.display import PygameDisplay, rating_window
+from rehab.devices.display import rating_window
 from rehab.devices.drawing import Colours, clean, fit_lines, wrap
 from rehab.engine import scenes as sc
 
 P = sc.Progress(1, 3, "Rate")
-
-
-@pytest.fixture
-def display():
-    d = PygameDisplay(fullscreen=False, size=(1280, 720), clock=SimulatedClock(5.0))
-    yield d
-    d.close()
 
 
 def _timed_show(display, scene) -> float:
