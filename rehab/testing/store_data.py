@@ -9,6 +9,7 @@ at a level of progress; ``bulk_populate`` writes many sessions in one transactio
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 import uuid
 from collections.abc import Callable
@@ -71,13 +72,21 @@ def _scored(task: str, level: int, hand: str) -> str:
     return to_json(score_trial(make(level, hand), task, hand, reference).to_dict())
 
 
-def real_score(task: str, hand: str, rng: random.Random, progress: float = 0.0) -> dict[str, Any]:
-    """The real scorer's dict for ``task`` at ``progress`` (0..1) of a patient's programme, the
-    level drawn around it so sessions differ."""
-    import json
-
-    level = min(LEVELS - 1, max(0, round(progress * (LEVELS - 1) + rng.uniform(-0.6, 0.6))))
+@cache
+def _scored_dict(task: str, level: int, hand: str) -> dict[str, Any]:
+    """``_scored`` decoded once (shared: read it, never change it)."""
     return json.loads(_scored(task, level, hand))
+
+
+def _level(rng: random.Random, progress: float) -> int:
+    """The progress level at ``progress`` (0..1) of a programme, drawn around it so sessions
+    differ."""
+    return min(LEVELS - 1, max(0, round(progress * (LEVELS - 1) + rng.uniform(-0.6, 0.6))))
+
+
+def real_score(task: str, hand: str, rng: random.Random, progress: float = 0.0) -> dict[str, Any]:
+    """The real scorer's dict (a fresh copy) for ``task`` at ``progress`` of a programme."""
+    return json.loads(_scored(task, _level(rng, progress), hand))
 
 
 def fake_info(patient_id: str = "P001", affected_side: str = "left", total_steps: int = 4,
@@ -112,11 +121,13 @@ def bulk_populate(engine: sa.Engine, patient_id: str, n_sessions: int, trials_pe
                                             wall=t0))
         for n in range(trials_per_session):
             task = TASK_NAMES[n % len(TASK_NAMES)]
-            score = real_score(task, "left", rng, progress=s / max(1, n_sessions))
+            level = _level(rng, s / max(1, n_sessions))
+            score = _scored_dict(task, level, "left")
             rows["trials"].append(dict(
                 session_id=sid, trial_no=n + 1, step_index=n + 1, task=task, hand="left",
                 frames=score["frames"], tracked_fraction=score["tracked_fraction"],
-                repetitions=score["repetitions"], score_json=to_json(score), wall=t0))
+                repetitions=score["repetitions"], score_json=_scored(task, level, "left"),
+                wall=t0))
             rows["steps"].append(dict(session_id=sid, step_index=n + 1, kind="execute",
                                       status="completed", started_t=n * 45.0, ended_t=n * 45.0 + 40,
                                       wall=t0))
