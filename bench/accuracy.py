@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 from rehab.devices.base import TrackedFrame, other_side
-from rehab.scoring import score_trial
+from rehab.scoring.trial import score_trial
 from rehab.testing.accuracy import FIXTURES, RENDERED, SYNTHETIC, Labelled, counted
 from rehab.testing.transforms import TRANSFORMS, mirror_frames, slow_frames, track_transformed
 

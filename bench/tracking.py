@@ -111,7 +111,7 @@ def run_pipeline(clip: Path, model_path: Path, variant: str) -> dict:
     from rehab.devices.base import Frame
     from rehab.devices.camera import FileCamera, iter_frames
     from rehab.devices.tracker import MediaPipeTracker, track_pipelined
-    from rehab.scoring import score_trial
+    from rehab.scoring.trial import score_trial
 
     tracker = MediaPipeTracker(variant, model_path=model_path)
     with FileCamera(clip, realtime=False) as warm:

@@ -15,7 +15,7 @@ import pytest
 from conftest import fixture_path
 
 from rehab.devices.base import other_side
-from rehab.scoring import score_trial
+from rehab.scoring.trial import score_trial
 from rehab.testing.accuracy import FIXTURES, SYNTHETIC, Labelled, counted
 from rehab.testing.transforms import TRANSFORMS, mirror_frames, slow_frames, track_transformed
 

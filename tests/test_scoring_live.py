@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from rehab import synth
-from rehab.scoring import LiveScorer, score_trial
+from rehab.scoring.live import LiveScorer
+from rehab.scoring.trial import score_trial
 from rehab.synth import robustness
 
 TRIALS = [

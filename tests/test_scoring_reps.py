@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from rehab import synth
-from rehab.scoring import score_trial
 from rehab.scoring.reps import SwingDetector, SwingParams, TouchDetector, TouchParams
+from rehab.scoring.trial import score_trial
 
 NOISY = synth.FrameOptions(noise_px=2.0, drop_fraction=0.15, seed=3)
 PARAMS = SwingParams(min_swing=0.3, window_s=3.0, hold_s=0.12, refractory_s=0.15)

@@ -7,7 +7,8 @@ import pytest
 
 from rehab import synth
 from rehab.errors import ScoringError
-from rehab.scoring import Reference, score_trial
+from rehab.scoring.reference import Reference
+from rehab.scoring.trial import score_trial
 
 
 @pytest.fixture(scope="module")

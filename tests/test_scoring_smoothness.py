@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rehab.scoring import ldlj, sparc
+from rehab.scoring.smoothness import ldlj, sparc
 
 
 def _gaussian() -> np.ndarray:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rehab import synth
-from rehab.scoring import score_trial
+from rehab.scoring.trial import score_trial
 
 
 def _tap(**kw):

@@ -11,8 +11,7 @@ import pytest
 from rehab import synth
 from rehab.devices.base import TrackedFrame
 from rehab.errors import ScoringError
-from rehab.scoring import score_trial
-from rehab.scoring.trial import clean
+from rehab.scoring.trial import clean, score_trial
 from rehab.tasks import TASK_NAMES
 
 

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from rehab import synth
-from rehab.scoring import score_trial, sparc
+from rehab.scoring.smoothness import sparc
 from rehab.scoring.tapping import tap_metrics
+from rehab.scoring.trial import score_trial
 from rehab.scoring.validity import flag_rom
 from rehab.synth import robustness
 

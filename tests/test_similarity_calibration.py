@@ -18,7 +18,8 @@ import pytest
 
 from rehab import synth
 from rehab.devices.base import HandObservation, TrackedFrame
-from rehab.scoring import Reference, score_trial
+from rehab.scoring.reference import Reference
+from rehab.scoring.trial import score_trial
 
 MOTIONS: dict[str, Callable[..., list[synth.HandState]]] = {
     "open_close": lambda stretch=1.0: synth.open_close_motion(3, 0.5, stretch=stretch),

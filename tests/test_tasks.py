@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from rehab import synth
-from rehab.scoring import Reference, score_trial
+from rehab.scoring.reference import Reference
+from rehab.scoring.trial import score_trial
 from rehab.tasks import TASK_NAMES, TASKS, any_metric, metric, patient_line, value_at
 
 # Each task's own movement, drawn by the synthetic hand (exact ground truth).

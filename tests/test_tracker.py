@@ -314,7 +314,7 @@ def test_tracker_tolerates_repeated_timestamps(model_dir):
 
 
 def test_open_close_score_of_reach_open_is_one_opening_no_cycle(reach_open_tracked):
-    from rehab.scoring import score_trial
+    from rehab.scoring.trial import score_trial
 
     result = score_trial(reach_open_tracked, "open_close", "right")
     assert result.hand == "right" and result.tracked_fraction == 1.0

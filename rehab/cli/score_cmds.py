@@ -113,7 +113,8 @@ def score(
     reference = demonstration_reference(demonstration) if demonstration else None
     frames = _track(video, model, model_path)
     side = _choose_hand(frames, hand, video)
-    from rehab.scoring import score_trial  # numpy/scipy: imported once the video proved usable
+    # numpy/scipy scoring: imported once the video proved usable
+    from rehab.scoring.trial import score_trial
 
     result = score_trial(frames, task, side, reference)
     if as_json:

@@ -74,7 +74,7 @@ def clip_agreement(info: ClipInfo, tracked: Sequence[TrackedFrame]) -> Agreement
     """Agreement figures of ``info`` from its tracked frames (every frame of the clip, in order)."""
     from rehab.clips.library import load_reference
     from rehab.errors import ScoringError
-    from rehab.scoring import score_trial
+    from rehab.scoring.trial import score_trial
 
     reference = load_reference(info.reference_path) if info.reference_path else None
     size = video_size(info.path)

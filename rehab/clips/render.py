@@ -1,6 +1,7 @@
 """Rendered demonstration clips: the synthetic hand drawn into an mp4, with sidecar and reference.
 
-Until clinicians record real demonstrations, ``videos/`` ships these. For a rendered clip the
+Until clinicians record real demonstrations, ``videos/`` ships these. Each movement's
+trajectory is its task record's ``demo`` (``rehab.tasks``); this module renders and views it. For a rendered clip the
 landmarks the hand was drawn from are the reference trajectory: exact ground truth, no tracker
 involved. Output is deterministic (same code, same files).
 
@@ -14,8 +15,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +26,7 @@ from rehab.clips.record import open_writer
 from rehab.clips.sidecar import ClipSidecar, load_sidecar, write_sidecar
 from rehab.devices.base import TrackedFrame
 from rehab.errors import ClipError
+from rehab.tasks import DEMOS, Demo
 
 DEFAULT_SIZE = (640, 360)
 DEFAULT_FPS = 30.0
@@ -35,79 +36,6 @@ RENDER_SOURCE = (f"rendered by rehab render-demo: shaded 3D hand from the synthe
 GROUND_TRUTH_NOTE = "ground truth: the exact synthetic landmarks the clip was drawn from"
 
 
-@dataclass(frozen=True)
-class DemoSpec:
-    """One shipped demonstration: which synthetic motion, and what the clip is for.
-
-    ``states`` gives the third-person trajectory; ``first_person_states`` the same movement seen
-    from the actor's own eyes, when it differs from the hand simply turned round (a reach goes
-    toward the camera in third person but away from the eyes in first person).
-    """
-
-    task: str
-    states: Callable[[float], list[synth.HandState]]  # fps -> ground-truth states
-    description: str
-    first_person_states: Callable[[float], list[synth.HandState]] | None = None
-
-
-_WRIST_FLEX_YAW_DEG = 35.0
-
-
-def _wrist_flex_states(fps: float) -> list[synth.HandState]:
-    # Seen from straight ahead, flexion only foreshortens the hand; turning the hand 35 degrees
-    # about the vertical axis shows the wrist bending while the palm stays visible (at 60 the
-    # tracker lost the flexed hand: similarity 23 against its own reference; at 35 it is 96).
-    states = synth.wrist_flex_motion(cycles=2, freq_hz=0.5, amplitude_deg=45.0, fps=fps)
-    return [dataclasses.replace(s, orientation_deg=(s.orientation_deg[0], _WRIST_FLEX_YAW_DEG, 0.0))
-            for s in states]
-
-
-# The reach comes toward the camera with the hand turned 30 degrees (thumb side nearer), the way
-# a hand approaches a cup; square to the camera (yaw 0) the tracker called the tipped palm a left
-# hand in 92 of 120 frames.
-_REACH_ORIENTATION = (-50.0, -30.0, 0.0)
-
-
-def _reach_states(fps: float) -> list[synth.HandState]:
-    return [dataclasses.replace(s, orientation_deg=_REACH_ORIENTATION)
-            for s in synth.reach_motion(movement_s=2.0, rest_s=1.0, fps=fps)]
-
-
-# The first-person reach: the hand starts near the eyes, low, and goes away from them and up a
-# little, fingers pointing forward, the back of the hand seen: the third-person path reflected
-# in depth about this plane, and the hand turned round.
-_REACH_1P_DEPTH_M = 1.12
-_REACH_1P_DROP_M = 0.05
-_REACH_1P_ORIENTATION = (35.0, 180.0, 0.0)
-
-
-def _reach_first_person_states(fps: float) -> list[synth.HandState]:
-    out = []
-    for s in _reach_states(fps):
-        x, y, z = s.wrist_m
-        out.append(dataclasses.replace(s, wrist_m=(x, y + _REACH_1P_DROP_M, _REACH_1P_DEPTH_M - z),
-                                       orientation_deg=_REACH_1P_ORIENTATION))
-    return out
-
-
-DEMOS: dict[str, DemoSpec] = {
-    "open_close": DemoSpec(
-        "open_close", lambda fps: synth.open_close_motion(cycles=3, freq_hz=0.5, fps=fps, rest_s=0.5),
-        "Open the hand fully, then close it into a fist; three slow cycles."),
-    "finger_tap": DemoSpec(
-        "finger_tap", lambda fps: synth.finger_tap_motion(freq_hz=2.0, duration_s=4.0, fps=fps),
-        "Tap the index finger on the thumb, opening wide each time; eight taps at 2 per second."),
-    "opposition": DemoSpec(
-        "opposition", lambda fps: synth.opposition_motion(touch_s=1.2, fps=fps),
-        "Touch the thumb to each fingertip in turn, index to little finger."),
-    "reach_grasp": DemoSpec(
-        "reach_grasp", _reach_states,
-        "Reach forward, opening the hand, and close it around an imagined object.",
-        first_person_states=_reach_first_person_states),
-    "wrist_flex": DemoSpec(
-        "wrist_flex", _wrist_flex_states,
-        "Bend the wrist forward and back with the hand open; two slow cycles."),
-}
 VIEWS = ("third_person", "first_person")
 FIRST_PERSON_SUFFIX = "_1p"
 
@@ -164,7 +92,7 @@ def demo_frames(task: str, fps: float = DEFAULT_FPS, size: tuple[int, int] = DEF
                            synth.FrameOptions(camera=demo_camera(size)))
 
 
-def _spec(name: str) -> DemoSpec:
+def _spec(name: str) -> Demo:
     if name not in DEMOS:
         raise ClipError(f"no rendered demonstration called {name!r}",
                         hint=f"choose one of: {', '.join(DEMOS)} (or 'all')")
@@ -234,7 +162,7 @@ def render_demo(task: str, library: ClipLibrary, *, name: str | None = None, han
 
     _save_reference(Reference.from_frames(frames, hand, fps=fps), ref_path)
     sidecar = ClipSidecar(
-        task=spec.task, hand=hand, view=view, fps=fps, frames=n,
+        task=task, hand=hand, view=view, fps=fps, frames=n,
         duration_s=round(n / fps, 3), width=size[0], height=size[1], source=RENDER_SOURCE,
         date=old_date if (same and old_date) else (today or dt.date.today()), rendered=True,
         reference=ref_path.name, reference_note=GROUND_TRUTH_NOTE, description=spec.description)

@@ -14,7 +14,8 @@ from rehab.errors import RehabError, ScoringError
 class RehabScoring:
     """The real scoring: ``rehab.scoring``'s live scorer, ``score_trial`` and references.
 
-    Imported on first use, so a session that scores nothing never loads numpy/scipy signal code.
+    The scorer and live counter are imported on first use (the task registry the protocol
+    needs already brings their building blocks: numpy and the scipy filters).
     """
 
     def live(self, task: str, hand: str) -> LiveScorer:

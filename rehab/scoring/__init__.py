@@ -1,17 +1,14 @@
 """Scoring: tracked hand landmarks -> filtered signals -> clinical metrics -> trial scores (numpy only).
 
-Public API::
+Where things are::
 
-    score_trial(frames, task, hand, reference=None) -> TrialScore
-    LiveScorer(task, hand).update(tracked_frame) -> LiveState  (the counter score_trial runs)
-    Reference.from_frames(frames, hand) / Reference.load(path) / .save(path)
-    sparc(speed, fs), ldlj(speed, fs)
+    rehab.scoring.trial.score_trial(frames, task, hand, reference=None) -> TrialScore
+    rehab.scoring.live.LiveScorer(task, hand).update(tracked_frame) -> LiveState
+        (the counter score_trial runs, fed one frame at a time)
+    rehab.scoring.reference.Reference.from_frames(frames, hand) / .load(path) / .save(path)
+    rehab.scoring.smoothness.sparc(speed, fs), ldlj(speed, fs)
+
+The package imports nothing itself: the task registry (``rehab.tasks``) is built from these
+modules' building blocks (signals, detectors, metrics), and ``trial``/``live`` read the
+registry, so importing either side first works.
 """
-
-from rehab.scoring.live import LiveScorer, LiveState
-from rehab.scoring.reference import Reference
-from rehab.scoring.smoothness import ldlj, sparc
-from rehab.scoring.trial import TrialScore, score_trial
-
-__all__ = ["LiveScorer", "LiveState", "Reference", "TrialScore", "ldlj", "score_trial",
-           "sparc"]

@@ -2,18 +2,15 @@
 
 ``TrialCounter`` is the only counter: ``LiveScorer`` feeds it each frame as it arrives and
 ``score_trial`` feeds it every frame of the trial in order, so the count on the screen at the
-end of a trial is the stored count. Per task:
-
-- open_close: ``signals.extension`` (fingertips to wrist, hand sizes), swings; count = cycles.
-- finger_tap: ``signals.aperture`` (thumb to index tip, hand sizes), swings; count = closings.
-- opposition: ``signals.opposition_distances``, touches; count = touches.
-
-Other tasks count nothing but still get the per-frame reliability and hand statistics.
+end of a trial is the stored count. What it follows and counts is the task's ``Counting``
+(``rehab.tasks``): a signal of the image-plane landmarks and a swing or touch detector.
+A task without one counts nothing but still gets the per-frame reliability and hand statistics.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -21,17 +18,8 @@ from rehab.devices.base import TrackedFrame
 from rehab.scoring import signals as sig
 from rehab.scoring.reps import SwingDetector, SwingParams, TouchDetector, TouchParams
 
-SWING_TASKS: dict[str, SwingParams] = {
-    # open hand about 1.8, fist about 0.7 hand sizes: a swing covers >= 35 % of that 1.0 range.
-    # A hand opens and closes at most about twice a second: holds of 120 ms, 3 s local window.
-    "open_close": SwingParams(min_swing=0.35, window_s=3.0, hold_s=0.12, refractory_s=0.15),
-    # taps open 0.5-1.5 hand sizes; 0.15 (1.4 cm) is above the swings 3 pixels of tracker
-    # noise make on a 120-pixel hand (0.1).
-    # Taps reach 6-8 Hz: a contact lasts from about 60 ms, so the hold is 2 frames at 30 fps.
-    "finger_tap": SwingParams(min_swing=0.15, window_s=1.0, hold_s=0.05, refractory_s=0.05,
-                              expected_hz=4.0),
-}
-TOUCH_TASKS: dict[str, TouchParams] = {"opposition": TouchParams()}
+if TYPE_CHECKING:
+    from rehab.tasks import Counting
 
 
 @dataclass
@@ -50,10 +38,15 @@ class FrameSignal:
 class TrialCounter:
     """Feed every frame of a trial to ``update``; ``count`` is the task's repetition count."""
 
-    def __init__(self, task: str, hand: str) -> None:
-        self.task, self.hand = task, hand
-        self.swings = SwingDetector(SWING_TASKS[task]) if task in SWING_TASKS else None
-        self.touches = TouchDetector(TOUCH_TASKS[task]) if task in TOUCH_TASKS else None
+    def __init__(self, counting: Counting | None, hand: str) -> None:
+        self.counting, self.hand = counting, hand
+        self.swings: SwingDetector | None = None
+        self.touches: TouchDetector | None = None
+        detector = counting.detector if counting is not None else None
+        if isinstance(detector, SwingParams):
+            self.swings = SwingDetector(detector)
+        elif isinstance(detector, TouchParams):
+            self.touches = TouchDetector(detector)
         self.frames = FrameSignal()
         self._aspects: list[float] = []
         self.aspect = 16 / 9
@@ -64,9 +57,13 @@ class TrialCounter:
         return params.params.expected_hz if params is not None else None
 
     @property
+    def _counts(self) -> str | None:
+        return self.counting.counts if self.counting is not None else None
+
+    @property
     def count(self) -> int:
         if self.swings is not None:
-            return self.swings.cycles if self.task == "open_close" else self.swings.closings
+            return self.swings.cycles if self._counts == "cycles" else self.swings.closings
         if self.touches is not None:
             return len(self.touches.touches)
         return 0
@@ -104,15 +101,16 @@ class TrialCounter:
 
     def _feed(self, t: float, p: np.ndarray | None, ok: bool, size: float = 1.0) -> float:
         """Give the detector this frame's signal; returns the (scalar) value recorded."""
+        if self.counting is None:
+            return float("nan")
         if self.swings is not None:
             v = float("nan")
             if p is not None and size > 0:
-                fn = sig.extension if self.task == "open_close" else sig.aperture
-                v = float(fn(p, size))
+                v = float(self.counting.signal(p, size))
             self.swings.update(t, v, ok)
             return v
         if self.touches is not None:
-            d = sig.opposition_distances(p, size) if p is not None and size > 0 else None
+            d = self.counting.signal(p, size) if p is not None and size > 0 else None
             self.touches.update(t, d, ok)
             return float(np.min(d)) if d is not None else float("nan")
         return float("nan")
@@ -135,9 +133,10 @@ class TrialCounter:
         return {k: np.asarray(v) for k, v in vars(self.frames).items()}
 
 
-def count_frames(frames: list[TrackedFrame], task: str, hand: str) -> TrialCounter:
+def count_frames(frames: list[TrackedFrame], counting: Counting | None, hand: str
+                 ) -> TrialCounter:
     """A TrialCounter fed every frame of a trial, in order."""
-    counter = TrialCounter(task, hand)
+    counter = TrialCounter(counting, hand)
     for tf in frames:
         counter.update(tf)
     return counter

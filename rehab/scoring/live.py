@@ -13,6 +13,7 @@ import numpy as np
 from rehab.devices.base import TrackedFrame
 from rehab.scoring.counting import TrialCounter
 from rehab.scoring.filters import OneEuroFilter
+from rehab.tasks import task as task_record
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ class LiveScorer:
 
     def __init__(self, task: str, hand: str) -> None:
         self.task = task
-        self._counter = TrialCounter(task, hand)
+        self._counter = TrialCounter(task_record(task).counting, hand)
         self._draw = OneEuroFilter(min_cutoff_hz=1.0, beta=5.0)
 
     @property

@@ -256,3 +256,19 @@ class TouchDetector:
             self._best = (float(dist[k]), k)
         self._held = self._hold.step(t, self._in_contact) or self._held
         return False
+
+
+def crossing_time(t: np.ndarray, x: np.ndarray, start: int, end: int, fraction: float) -> float:
+    """First time after ``start`` that x crosses x[end] + fraction * (x[start] - x[end]),
+    linearly interpolated between samples (NaN samples skipped): when a swing from sample
+    ``start`` to ``end`` was ``1 - fraction`` of the way."""
+    level = x[end] + fraction * (x[start] - x[end])
+    falling = x[start] > x[end]
+    for i in range(start + 1, end + 1):
+        a, b = x[i - 1], x[i]
+        if np.isnan(a) or np.isnan(b):
+            continue
+        if (b <= level) if falling else (b >= level):
+            frac = (a - level) / (a - b) if a != b else 1.0
+            return float(t[i - 1] + frac * (t[i] - t[i - 1]))
+    return float(t[end])

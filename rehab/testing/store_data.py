@@ -12,7 +12,6 @@ import hashlib
 import json
 import random
 import uuid
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
@@ -24,7 +23,7 @@ from rehab.devices.base import TrackedFrame
 from rehab.engine.writer import SessionInfo
 from rehab.store import queries, schema
 from rehab.store.writer import to_json
-from rehab.tasks import TASK_NAMES
+from rehab.tasks import TASK_NAMES, TASKS
 
 FAKE_PROTOCOL_YAML = """name: fake home session
 description: synthetic protocol for tests
@@ -35,18 +34,8 @@ steps:
   - rate: {ratings: [{scale: pain}, {scale: fatigue}]}
 """
 FAKE_SHA = hashlib.sha256(FAKE_PROTOCOL_YAML.encode()).hexdigest()
-LEVELS = 4  # steps of progress a generated patient goes through (0 = first weeks)
-
-# Each task's movement at progress level 0..LEVELS-1: more, faster, bigger with practice.
-_MOVEMENTS: dict[str, Callable[[int, str], list[TrackedFrame]]] = {
-    "open_close": lambda lv, hand: synth.open_close(3 + lv, 0.4 + 0.1 * lv, hand=hand),
-    "finger_tap": lambda lv, hand: synth.finger_tap(1.5 + 0.5 * lv, 6.0,
-                                                    decrement=0.4 - 0.1 * lv, hand=hand),
-    "opposition": lambda lv, hand: synth.opposition(touch_s=1.8 - 0.2 * lv, hand=hand),
-    "reach_grasp": lambda lv, hand: synth.reach(movement_s=1.8 - 0.2 * lv, hand=hand),
-    "free": lambda lv, hand: synth.to_frames(synth.free_motion(move_s=0.9 - 0.1 * lv), hand),
-}
-
+LEVELS = 4  # steps of progress a generated patient goes through (0 = first weeks): each
+# task's registry ``example`` at levels 0..LEVELS-1, more, faster and bigger with practice
 
 def hand_frames(n: int, hand: str = "right", fps: float = 30.0, dropped_every: int = 0,
                 seed: int = 0) -> list[TrackedFrame]:
@@ -65,9 +54,10 @@ def hand_frames(n: int, hand: str = "right", fps: float = 30.0, dropped_every: i
 def _scored(task: str, level: int, hand: str) -> str:
     """JSON of the real score of ``task`` at ``level`` for ``hand``, with a demonstration (the
     level-0 movement) so similarity is filled in as in a protocol that names one."""
-    from rehab.scoring import Reference, score_trial
+    from rehab.scoring.reference import Reference
+    from rehab.scoring.trial import score_trial
 
-    make = _MOVEMENTS[task]
+    make = TASKS[task].example
     reference = Reference.from_frames(make(LEVELS - 1, "right"), "right")
     return to_json(score_trial(make(level, hand), task, hand, reference).to_dict())
 

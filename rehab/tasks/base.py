@@ -1,16 +1,15 @@
-"""The task registry: every movement task and every metric it reports, declared once.
+"""The vocabulary of a task: the records the registry (``rehab.tasks``) is made of.
 
-Protocol validation and its JSON schema, the scorer, ``rehab score``, clip sidecars, the
-engine's screens, the review, the export's column documentation and the test fakes all read
-this module; none of them keeps a list of task names or metric labels of its own. Adding a
-task is one ``Task`` record here (plus its scoring function, looked up by name in
-``rehab.scoring.trial``).
+A ``Task`` is everything the program knows about one movement: its name, the patient's
+wording, the metrics it reports (``Metric``: label, unit, format, which direction is better),
+what a clinician and a patient are shown, how its repetitions are counted (``Counting``), how
+a trial of it is measured, how its demonstration moves (``Demo``) and a synthetic performance
+of it for tests and benchmarks. Each task's record is written once, in its own module of this
+package. This module holds the record types and the metrics every task shares; it imports no
+scoring code (the types a record refers to are only named for the type checker).
 
 Example:
-    >>> TASKS["finger_tap"].counted
-    True
-    >>> metric("rom.index_mcp.range_deg").label
-    'Index MCP range'
+    >>> from rehab.tasks import TASKS
     >>> patient_line(TASKS["finger_tap"], {"repetitions": 12}, {"repetitions": 10})
     '12 taps - 2 more than last time'
 """
@@ -18,8 +17,16 @@ Example:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, TypeGuard
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeGuard
+
+if TYPE_CHECKING:
+    from rehab.devices.base import TrackedFrame
+    from rehab.scoring.counting import TrialCounter
+    from rehab.scoring.reps import SwingParams, TouchParams
+    from rehab.scoring.track import HandTrack
+    from rehab.synth import HandState
 
 Better = Literal["higher", "lower"] | None
 
@@ -76,6 +83,60 @@ class PatientResult:
     down: str = "fewer"
 
 
+class Measured(NamedTuple):
+    """What measuring a trial of a task gives: its own metrics, the repetitions, smoothness."""
+
+    metrics: dict[str, Any]
+    repetitions: int
+    smoothness: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Counting:
+    """How a task's repetitions are counted, frame by frame (``scoring.counting.TrialCounter``,
+    the one counter used live and for the stored score).
+
+    ``signal`` maps one frame's image-plane landmarks (``scoring.signals.plane``) and hand size
+    to what the detector follows: a number for a swing detector (``SwingParams``), the four
+    thumb-to-fingertip distances for a touch detector (``TouchParams``). ``counts`` is what one
+    repetition is: a cycle (two swings), a closing, or a touch.
+    """
+
+    detector: SwingParams | TouchParams
+    signal: Callable[[Any, float], Any]
+    counts: Literal["cycles", "closings", "touches"]
+
+
+@dataclass(frozen=True)
+class Demo:
+    """How the shipped rendered demonstration of a movement moves (``rehab render-demo``).
+
+    ``states`` gives the third-person trajectory (fps -> synthetic hand states);
+    ``first_person_states`` the same movement seen from the actor's own eyes, when it differs
+    from the hand simply turned round (a reach goes toward the camera in third person but away
+    from the eyes in first person).
+    """
+
+    states: Callable[[float], list[HandState]]
+    description: str
+    first_person_states: Callable[[float], list[HandState]] | None = None
+
+
+@dataclass(frozen=True)
+class Movement:
+    """A movement a demonstration clip can show that no execute step scores (``wrist_flex``:
+    the mirror-therapy protocols show it)."""
+
+    name: str
+    title: str
+    demo: Demo
+
+
+def measure_nothing(track: HandTrack, counter: TrialCounter) -> Measured:
+    """A task with no metrics of its own (ROM, quality and similarity are still measured)."""
+    return Measured({}, 0)
+
+
 @dataclass(frozen=True)
 class Task:
     """A movement an execute step asks for and the scorer scores.
@@ -84,24 +145,36 @@ class Task:
         name: the protocol's ``task:`` value and the stored trial's task.
         title: what the movement is, for clinicians.
         instruction: the patient's instruction on the execute screen.
-        counted: repetitions are counted (live, on the screen, and in the score), so
-            ``target_reps`` can end a step and a demonstration is matched per repetition.
         counter_label: the live counter's label on the camera screen.
         count_words: (singular, plural) of one repetition in a patient sentence.
         metrics: the task's own metrics (every task also has ``COMMON_METRICS``).
         headline: the keys a clinician's review and ``rehab sessions`` lead with.
         patient: what a patient is told after a trial (one number, one sentence).
+        counting: how repetitions are counted; None: not counted (see ``counted``).
+        measure: the task's own metrics of a trial, from its hand track and its counter.
+        demo: the shipped rendered demonstration's movement, if there is one.
+        example: a synthetic performance (level of progress 0 = first weeks, hand) -> frames,
+            more, faster and bigger with each level: the test fakes and benchmarks score it.
     """
 
     name: str
     title: str
     instruction: str
-    counted: bool
     counter_label: str
     count_words: tuple[str, str]
     metrics: tuple[Metric, ...]
     headline: tuple[str, ...]
     patient: PatientResult
+    example: Callable[[int, str], Sequence[TrackedFrame]]
+    counting: Counting | None = None
+    measure: Callable[[HandTrack, TrialCounter], Measured] = measure_nothing
+    demo: Demo | None = None
+
+    @property
+    def counted(self) -> bool:
+        """Repetitions are counted (live, on the screen, and in the score), so ``target_reps``
+        can end a step and a demonstration is matched per repetition."""
+        return self.counting is not None
 
     def metric(self, key: str) -> Metric | None:
         """The record for ``key`` among this task's and the common metrics (ROM included)."""
@@ -139,112 +212,9 @@ COMMON_METRICS: tuple[Metric, ...] = (
 COUNT_RESULT = PatientResult("repetitions", "{value} {noun}")
 NO_REPETITION = "Thank you for trying - we will practise this one again."
 
-_TAP_METRICS: tuple[Metric, ...] = (
-    Metric("taps", "Taps", fmt="d", better="higher"),
-    Metric("rate_hz", "Tapping rate", "/s", ".2f", "higher"),
-    Metric("mean_interval_s", "Time between taps", "s", ".2f", "lower"),
-    Metric("rhythm_cv", "Rhythm variability (CV)", "%", ".0f", "lower", 100.0),
-    Metric("amplitude", "Tap amplitude", "hand sizes", ".2f", "higher"),
-    Metric("amplitude_decrement", "Amplitude decrement", "%", ".0f", "lower", 100.0),
-    Metric("amplitude_ratio_last_first", "Amplitude, last taps / first", fmt=".2f",
-           better="higher"),
-    Metric("hesitations", "Hesitations", fmt="d", better="lower"),
-    Metric("halts", "Halts", fmt="d", better="lower"),
-    Metric("longest_pause_s", "Longest pause", "s", ".2f", "lower"),
-    Metric("slowing", "Slowing (intervals lengthen by)", "%", ".0f", "lower", 100.0),
-)
-# MDS-UPDRS 3.4 scores the first 10 taps: the same numbers over them
-_FIRST10 = tuple(Metric(f"first10.{m.key}", f"{m.label}, first 10 taps", m.unit, m.fmt, m.better,
-                        m.scale) for m in _TAP_METRICS)
-
-TASK_LIST: tuple[Task, ...] = (
-    Task(
-        name="open_close", title="Open and close the hand",
-        instruction="Open your hand wide, then close it into a fist.",
-        counted=True, counter_label="Repetitions", count_words=("time", "times"),
-        metrics=(
-            Metric("repetitions", "Open-close cycles", fmt="d", better="higher"),
-            Metric("openings", "Openings", fmt="d", better="higher"),
-            Metric("closings", "Closings", fmt="d", better="higher"),
-            Metric("opening_range", "Opening range", "hand sizes", ".2f", "higher"),
-            Metric("mean_cycle_s", "Cycle time", "s", ".2f"),
-            Metric("max_aperture", "Widest opening", "hand sizes", ".2f", "higher"),
-            Metric("max_spread", "Widest finger spread", "hand sizes", ".2f", "higher"),
-        ),
-        headline=("repetitions", "openings", "opening_range", "closings"),
-        patient=PatientResult("repetitions", "You opened and closed your hand {value} {noun}"),
-    ),
-    Task(
-        name="finger_tap", title="Thumb-index finger tapping",
-        instruction="Tap your index finger on your thumb, as fast and as big as you can.",
-        counted=True, counter_label="Taps", count_words=("tap", "taps"),
-        metrics=(
-            Metric("repetitions", "Taps", fmt="d", better="higher"),
-            *_TAP_METRICS,
-            Metric("interruptions", "Interruptions (= hesitations)", fmt="d", better="lower"),
-            *_FIRST10,
-        ),
-        headline=("repetitions", "rate_hz", "amplitude", "amplitude_decrement", "hesitations",
-                  "slowing"),
-        patient=COUNT_RESULT,
-    ),
-    Task(
-        name="opposition", title="Thumb opposition to each fingertip",
-        instruction="Touch each fingertip to your thumb in turn.",
-        counted=True, counter_label="Touches", count_words=("touch", "touches"),
-        metrics=(
-            Metric("repetitions", "Touches", fmt="d", better="higher"),
-            Metric("touches", "Touches", fmt="d", better="higher"),
-            Metric("fingers_reached", "Fingers reached"),
-            Metric("sequence", "Order of touches"),
-        ),
-        headline=("repetitions", "fingers_reached"),
-        patient=COUNT_RESULT,
-    ),
-    Task(
-        name="reach_grasp", title="Reach forward and grasp",
-        instruction="Reach forward, grasp, and come back.",
-        counted=False, counter_label="Reaches", count_words=("reach", "reaches"),
-        metrics=(
-            Metric("movement_time_s", "Movement time", "s", ".2f", "lower"),
-            Metric("peak_speed_hand_sizes_per_s", "Peak speed", "hand sizes/s", ".1f", "higher"),
-            Metric("time_to_peak_aperture_s", "Time to widest grip", "s", ".2f"),
-            Metric("time_to_peak_aperture_pct", "Widest grip at", "% of reach", ".0f"),
-            Metric("peak_aperture", "Widest grip", "hand sizes", ".2f", "higher"),
-            Metric("movement_complete", "Whole reach seen"),
-        ),
-        headline=("movement_time_s", "peak_speed_hand_sizes_per_s", "time_to_peak_aperture_s"),
-        patient=PatientResult("movement_time_s", "Your reach took {value} seconds", 1,
-                              "seconds", "slower", "quicker"),
-    ),
-    Task(
-        name="free", title="Free hand movement",
-        instruction="Move your hand freely.",
-        counted=False, counter_label="Repetitions", count_words=("movement", "movements"),
-        metrics=(),
-        headline=("rom.index_mcp.range_deg", "rom.middle_pip.range_deg", "rom.thumb_mcp.range_deg"),
-        patient=PatientResult(None, "Your free movement practice is done."),
-    ),
-)
-TASKS: dict[str, Task] = {t.name: t for t in TASK_LIST}
-TASK_NAMES: tuple[str, ...] = tuple(TASKS)
-COUNTED_TASK_NAMES: tuple[str, ...] = tuple(t.name for t in TASK_LIST if t.counted)
-# Movements a demonstration clip can show that are not scored tasks (no execute step asks for
-# them; the mirror-therapy protocols show them).
-CLIP_ONLY_MOVEMENTS: tuple[str, ...] = ("wrist_flex",)
-CLIP_MOVEMENTS: tuple[str, ...] = TASK_NAMES + CLIP_ONLY_MOVEMENTS
-
 _ROM_STATS: dict[str, tuple[str, Better]] = {
     "range_deg": ("range", "higher"), "min_deg": ("min", None), "max_deg": ("max", None),
     "limit_deg": ("anatomical limit", None), "exceeds_limit": ("beyond limit", None)}
-
-
-def task(name: str) -> Task:
-    """The task called ``name``; KeyError names the known ones."""
-    try:
-        return TASKS[name]
-    except KeyError:
-        raise KeyError(f"unknown task {name!r} (tasks: {', '.join(TASK_NAMES)})") from None
 
 
 def metric(key: str) -> Metric | None:
@@ -259,15 +229,6 @@ def metric(key: str) -> Metric | None:
         unit = "deg" if parts[2].endswith("_deg") else ""
         return Metric(key, f"{finger.capitalize()} {joint.upper()} {stat}", unit, ".0f", better)
     return None
-
-
-def any_metric(key: str) -> Metric | None:
-    """The record of ``key`` in any task (the first declaring it) or among the common ones."""
-    for t in TASK_LIST:
-        for m in t.metrics:
-            if m.key == key:
-                return m
-    return metric(key)
 
 
 def patient_line(t: Task, today: dict[str, Any], previous: dict[str, Any] | None,
