@@ -5,18 +5,26 @@ from __future__ import annotations
 import pytest
 
 from rehab import synth
+from rehab.scoring import signals as sig
+from rehab.scoring.headline import headline
+from rehab.scoring.live import LiveScorer
 from rehab.scoring.reference import Reference
+from rehab.scoring.reps import SwingParams
 from rehab.scoring.trial import score_trial
-from rehab.tasks import TASK_NAMES, TASKS, any_metric, metric, patient_line, value_at
+from rehab.tasks import (
+    TASK_NAMES,
+    TASKS,
+    Counting,
+    Measured,
+    Metric,
+    PatientResult,
+    Task,
+    any_metric,
+    metric,
+    patient_line,
+    value_at,
+)
 
-# Each task's own movement, drawn by the synthetic hand (exact ground truth).
-MOVEMENTS = {
-    "open_close": lambda hand: synth.open_close(4, 0.5, hand=hand),
-    "finger_tap": lambda hand: synth.finger_tap(3.0, 4.0, hand=hand),
-    "opposition": lambda hand: synth.opposition(hand=hand),
-    "reach_grasp": lambda hand: synth.reach(hand=hand),
-    "free": lambda hand: synth.to_frames(synth.free_motion(), hand),
-}
 BOOKKEEPING = {"task", "hand", "frames", "events", "smoothness.signal", "similarity.error",
                "similarity.reference_duration_s", "similarity.patient_duration_s",
                "similarity.dtw_cost", "similarity.reference_repeats", "quality.tracked_fraction",
@@ -37,14 +45,10 @@ def _flat(d: dict, prefix: str = "") -> dict:
 @pytest.fixture(scope="module")
 def real_scores() -> dict[str, dict]:
     out = {}
-    for name, make in MOVEMENTS.items():
-        frames = make("left")
+    for name in TASK_NAMES:
+        frames = TASKS[name].example(1, "left")  # its own movement, drawn by the synthetic hand
         out[name] = score_trial(frames, name, "left", Reference.from_frames(frames, "left")).to_dict()
     return out
-
-
-def test_every_task_has_a_movement_here():
-    assert sorted(MOVEMENTS) == sorted(TASK_NAMES)
 
 
 @pytest.mark.parametrize("name", TASK_NAMES)
@@ -130,3 +134,37 @@ def test_every_result_sentence_is_drawn_large(size, real_scores):
 
 def _is_count(v) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _pinch_task() -> Task:
+    """A task that is in no module of the program: thumb-index pinches, counted as closings."""
+    def measure(track, counter):
+        return Measured({"pinches": counter.count}, counter.count)
+
+    return Task(
+        name="pinch", title="Pinch", instruction="Pinch your thumb and index finger together.",
+        counter_label="Pinches", count_words=("pinch", "pinches"),
+        metrics=(Metric("pinches", "Pinches", fmt="d", better="higher"),),
+        headline=("pinches",), patient=PatientResult("repetitions", "{value} {noun}"),
+        counting=Counting(SwingParams(min_swing=0.15, window_s=1.0, hold_s=0.05), sig.aperture,
+                          "closings"),
+        measure=measure,
+        example=lambda level, hand: synth.finger_tap(1.0 + level, 3.0, hand=hand))
+
+
+def test_a_task_added_to_the_registry_is_scored_counted_live_and_told(monkeypatch):
+    """Adding a task is one record: with nothing else changed, the scorer scores it, the live
+    counter counts it, the clinician's headline labels it and the patient is told about it."""
+    record = _pinch_task()
+    monkeypatch.setitem(TASKS, "pinch", record)
+    frames = record.example(1, "left")  # 2 pinches a second for 3 s
+
+    score = score_trial(frames, "pinch", "left")
+    assert (score.repetitions, score.metrics["pinches"]) == (6, 6)
+    live = LiveScorer("pinch", "left")
+    for tf in frames:
+        state = live.update(tf)
+    assert state.reps == 6
+    assert headline(score)[0] == ("Pinches", "6")
+    assert patient_line(record, score.to_dict(), {"repetitions": 4}) == (
+        "6 pinches - 2 more than last time")

@@ -85,11 +85,12 @@ def _clip_durations(videos_dir: Path):
     """Clip length from its sidecar, or None when the clip library cannot tell."""
 
     def duration_s(name: str) -> float | None:
-        try:
-            from rehab.clips.library import ClipLibrary
+        from rehab.clips.library import ClipLibrary
+        from rehab.errors import ClipError
 
+        try:  # a summary must never fail on a clip; validate reports what is wrong with it
             return float(ClipLibrary(videos_dir).get(name).duration_s)
-        except Exception:  # a summary must never fail on a clip; validate already checked it
+        except ClipError:
             return None
 
     return duration_s

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rehab.clips.sidecar import ClipSidecar, load_sidecar
-from rehab.errors import ClipError
+from rehab.errors import ClipError, RehabError
 
 CLIP_SUFFIX = ".mp4"
 SIDECAR_SUFFIX = ".yaml"
@@ -224,13 +224,14 @@ def _check_video(clip: Path, sc: ClipSidecar) -> Iterable[ClipProblem]:
 
 
 def load_reference(path: Path):
-    """Load a landmark trajectory, turning any failure into a ClipError naming the file."""
+    """Load a landmark trajectory; a missing or malformed file (``Reference.load`` turns every
+    read failure into a RehabError) becomes a ClipError naming the file."""
     from rehab.scoring.reference import Reference
 
     try:
         return Reference.load(path)
-    except Exception as exc:  # noqa: BLE001 - numpy/zip raise many types; the user needs the file
-        reason = _without_path(getattr(exc, "message", str(exc)), path)
+    except RehabError as exc:
+        reason = _without_path(exc.message, path)
         raise ClipError(f"cannot read landmark file {path}: {reason}",
                         hint="re-create it with 'rehab record' or 'rehab render-demo'") from exc
 

@@ -289,8 +289,8 @@ def _size(camera: Camera) -> tuple[int | None, int | None]:
     try:
         w, h = camera.size
         return (int(w) or None, int(h) or None)
-    except Exception:  # noqa: BLE001 - size is informative only
-        return (None, None)
+    except (CameraError, TypeError, ValueError):  # size is informative only: a camera that
+        return (None, None)  # cannot say, or says something that is not a number
 
 
 def _write_reference(frames: Sequence[TrackedFrame], side: str | None,

@@ -25,7 +25,7 @@ from rehab.clips.library import ClipInfo, ClipLibrary, count_frames
 from rehab.clips.record import open_writer
 from rehab.clips.sidecar import ClipSidecar, load_sidecar, write_sidecar
 from rehab.devices.base import TrackedFrame
-from rehab.errors import ClipError
+from rehab.errors import ClipError, RehabError
 from rehab.tasks import DEMOS, Demo
 
 DEFAULT_SIZE = (640, 360)
@@ -178,7 +178,7 @@ def _save_reference(ref, path: Path) -> None:
     if path.is_file():
         try:
             old = Reference.load(path)
-        except Exception:  # noqa: BLE001 - unreadable: simply rewrite it
+        except RehabError:  # unreadable (Reference.load says why): simply rewrite it
             old = None
         if old is not None and _same_reference(old, ref):
             return
