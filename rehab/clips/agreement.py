@@ -16,7 +16,7 @@ import numpy as np
 
 from rehab.clips.library import ClipInfo
 from rehab.devices.base import HandTracker, TrackedFrame
-from rehab.tasks import TASKS
+from rehab.tasks import ANY_MOVEMENT, TASKS
 
 
 @dataclass(frozen=True)
@@ -52,8 +52,9 @@ class Agreement:
 
 
 def scored_task(task: str) -> str:
-    """The scoring task a clip's movement is compared as (free for movements without one)."""
-    return task if task in TASKS else "free"
+    """The scoring task a clip's movement is compared as (``ANY_MOVEMENT`` for movements
+    without one)."""
+    return task if task in TASKS else ANY_MOVEMENT
 
 
 def landmark_errors_px(tracked: Sequence[TrackedFrame], reference, hand: str,

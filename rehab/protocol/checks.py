@@ -29,7 +29,7 @@ from rehab.protocol.limits import (
 from rehab.protocol.models import STEP_KINDS, Protocol
 from rehab.protocol.translate import did_you_mean, show
 from rehab.protocol.yamlpos import Located, Path_
-from rehab.tasks import TASKS
+from rehab.tasks import ANY_MOVEMENT, TASKS
 
 # Stands in for a step too malformed to validate, so that the rest of the file still is.
 _PLACEHOLDER_STEP = {"kind": "rest", "duration_s": 1.0}
@@ -118,7 +118,7 @@ class Checker:
         demo = settings.get("demonstration")
         if demo is not None and self._clip(demo, here + ("demonstration",)):
             shown = _clip_task(self.videos_dir, demo)
-            if task in TASKS and task != "free" and shown is not None and shown != task:
+            if task in TASKS and task != ANY_MOVEMENT and shown is not None and shown != task:
                 message = f"demonstration '{demo}' shows {shown}, but this step's task is {task}"
                 self._add("P022", here + ("demonstration",), message)
 

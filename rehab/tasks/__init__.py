@@ -39,6 +39,9 @@ TASK_LIST: tuple[Task, ...] = (open_close.TASK, finger_tap.TASK, opposition.TASK
 TASKS: dict[str, Task] = {t.name: t for t in TASK_LIST}
 TASK_NAMES: tuple[str, ...] = tuple(TASKS)
 COUNTED_TASK_NAMES: tuple[str, ...] = tuple(t.name for t in TASK_LIST if t.counted)
+# The task any movement is scored as when it has none of its own (a mirror step's unaffected
+# hand, a clip-only movement); any demonstration suits a step of it.
+ANY_MOVEMENT: str = free.TASK.name
 # Movements a demonstration clip can show that are not scored tasks (no execute step asks for
 # them; the mirror-therapy protocols show them).
 CLIP_ONLY: tuple[Movement, ...] = (wrist_flex.MOVEMENT,)
@@ -67,7 +70,7 @@ def any_metric(key: str) -> Metric | None:
 
 
 __all__ = [
-    "CLIP_MOVEMENTS", "CLIP_ONLY", "CLIP_ONLY_MOVEMENTS", "COMMON_METRICS", "COUNTED_TASK_NAMES",
+    "ANY_MOVEMENT", "CLIP_MOVEMENTS", "CLIP_ONLY", "CLIP_ONLY_MOVEMENTS", "COMMON_METRICS", "COUNTED_TASK_NAMES",
     "DEMOS", "NO_REPETITION", "TASKS", "TASK_LIST", "TASK_NAMES", "Counting", "Demo",
     "Measured", "Metric", "Movement", "PatientResult", "Task", "any_metric", "metric",
     "patient_line", "task", "value_at",

@@ -17,6 +17,7 @@ from rehab.engine.scoring_seam import safe_score
 from rehab.engine.steps.camera_feed import camera_feed
 from rehab.engine.steps.tracking import TrackingLane
 from rehab.protocol.models import MirrorStep
+from rehab.tasks import ANY_MOVEMENT
 
 
 def mirror_caption(step: MirrorStep) -> str:
@@ -57,5 +58,5 @@ def run_mirror(ctx: StepContext, step: MirrorStep) -> None:
     finally:
         lane.close()
     ctx.cue("stop")
-    score, _error = safe_score(ctx.scoring, frames, "free", unaffected, None)
-    ctx.record_trial("free", unaffected, score, frames)
+    score, _error = safe_score(ctx.scoring, frames, ANY_MOVEMENT, unaffected, None)
+    ctx.record_trial(ANY_MOVEMENT, unaffected, score, frames)
