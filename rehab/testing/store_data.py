@@ -33,6 +33,9 @@ steps:
   - execute: {task: finger_tap, duration_s: 10}
   - rate: {ratings: [{scale: pain}, {scale: fatigue}]}
 """
+# Share of trials the hand never came into view for (stored with the scorer's error, as the
+# engine keeps them): real sessions have some, and their ``error`` column.
+UNSCORABLE_SHARE = 0.02
 FAKE_SHA = hashlib.sha256(FAKE_PROTOCOL_YAML.encode()).hexdigest()
 LEVELS = 4  # steps of progress a generated patient goes through (0 = first weeks): each
 # task's registry ``example`` at levels 0..LEVELS-1, more, faster and bigger with practice
@@ -63,9 +66,20 @@ def _scored(task: str, level: int, hand: str) -> str:
 
 
 @cache
-def _scored_dict(task: str, level: int, hand: str) -> dict[str, Any]:
-    """``_scored`` decoded once (shared: read it, never change it)."""
-    return json.loads(_scored(task, level, hand))
+def _unscorable(task: str, hand: str) -> str:
+    """JSON of what a trial the hand never came into view for stores: the engine's own
+    ``safe_score`` over the real scorer, which keeps the trial with the scorer's ``error``."""
+    from rehab.engine.scoring_seam import RehabScoring, safe_score
+
+    frames = [TrackedFrame(t=f.t, frame_index=f.frame_index, hands=())
+              for f in TASKS[task].example(0, hand)]
+    return to_json(safe_score(RehabScoring(), frames, task, hand, None)[0])
+
+
+@cache
+def _decoded(text: str) -> dict[str, Any]:
+    """A stored score's dict, decoded once per distinct text (shared: read it, never change it)."""
+    return json.loads(text)
 
 
 def _level(rng: random.Random, progress: float) -> int:
@@ -112,12 +126,13 @@ def bulk_populate(engine: sa.Engine, patient_id: str, n_sessions: int, trials_pe
         for n in range(trials_per_session):
             task = TASK_NAMES[n % len(TASK_NAMES)]
             level = _level(rng, s / max(1, n_sessions))
-            score = _scored_dict(task, level, "left")
+            text = (_unscorable(task, "left") if rng.random() < UNSCORABLE_SHARE
+                    else _scored(task, level, "left"))
+            score = _decoded(text)
             rows["trials"].append(dict(
                 session_id=sid, trial_no=n + 1, step_index=n + 1, task=task, hand="left",
                 frames=score["frames"], tracked_fraction=score["tracked_fraction"],
-                repetitions=score["repetitions"], score_json=_scored(task, level, "left"),
-                wall=t0))
+                repetitions=score["repetitions"], score_json=text, wall=t0))
             rows["steps"].append(dict(session_id=sid, step_index=n + 1, kind="execute",
                                       status="completed", started_t=n * 45.0, ended_t=n * 45.0 + 40,
                                       wall=t0))
