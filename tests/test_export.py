@@ -3,7 +3,6 @@ and the fast CSV writer and local-time conversion giving exactly what pandas/dat
 
 from __future__ import annotations
 
-import io
 import os
 import stat
 import time
@@ -185,9 +184,6 @@ def test_export_columns_documents_every_metric_column_of_a_real_export(store):
     assert sorted(set(metric_cols) - described - bookkeeping) == []
     out = CliRunner().invoke(main, ["export", "--columns"])
     assert out.exit_code == 0
-    rows = pd.read_csv(io.StringIO(out.output), keep_default_na=False).set_index("column")
-    assert rows.loc["opening_range"].tolist() == ["open_close", "Opening range", "hand sizes",
-                                                  "higher"]
-    assert rows.loc["tracked_fraction"].tolist() == [
-        "open_close finger_tap opposition reach_grasp free", "Hand tracked",
-        "fraction (x100 = %)", "higher"]
+    assert "opening_range,open_close,Opening range,hand sizes,higher" in out.output
+    assert "tracked_fraction,open_close finger_tap opposition reach_grasp free,Hand tracked," \
+           "fraction (x100 = %),higher" in out.output

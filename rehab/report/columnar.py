@@ -7,14 +7,14 @@ pandas (the tests check this), or None when Arrow could not say the same thing (
 number in one trial and text or an object in another, a dotted key that clashes with a nested
 one, a column type whose CSV text would differ), and the caller then takes the pandas path.
 
-What differs in the CSV text, not in the values: every text cell is quoted, numbers are written
-in their shortest exact form (``3`` for 3.0, ``1e-7``) and booleans as ``true``/``false``.
+The CSV text is the one ``DataFrame.to_csv`` writes (the tests and ``bench/export.py`` check).
 """
 
 from __future__ import annotations
 
 import io
 import json
+import os
 from collections.abc import Collection, Sequence
 from typing import Any
 
@@ -151,28 +151,77 @@ def _at(obj: object, dotted: str) -> object:
 
 
 def csv_bytes(df: pd.DataFrame) -> bytes | None:
-    """``df`` as CSV (header as ``DataFrame.to_csv`` writes it, then the rows written by
-    Arrow), or None when a column is of a type Arrow would write differently (dates, lists,
-    mixed objects): then use ``to_csv``."""
-    import pyarrow as pa
-    import pyarrow.csv as pcsv
+    """``df`` as the CSV text ``df.to_csv(index=False)`` writes, each column's cells formatted
+    by Arrow compute functions; None when a column is of a type it does not format (dates,
+    lists, mixed objects): then use ``to_csv``.
 
-    if not all(isinstance(c, str) for c in df.columns) or len(set(df.columns)) != len(df.columns):
+    Text is quoted only where needed (a comma, quote or line break), booleans are ``True`` /
+    ``False``, numbers as ``repr`` writes them (``3.0``, ``1e-05``), missing values empty.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if (len(df.columns) < 2  # to_csv quotes an empty cell of a one-column row
+            or not all(isinstance(c, str) for c in df.columns)
+            or len(set(df.columns)) != len(df.columns)):
         return None
     try:
         table = pa.Table.from_pandas(df, preserve_index=False)
     except (pa.ArrowException, ValueError, TypeError):
         return None
-    if not all(_csv_type_ok(pa, f.type) for f in table.schema):
+    cells = [_csv_cells(column.combine_chunks()) for column in table.columns]
+    if any(c is None for c in cells):
         return None
-    sink = io.BytesIO()
-    sink.write(df.iloc[:0].to_csv(index=False, lineterminator="\n").encode("utf-8"))
-    if table.num_rows:
-        pcsv.write_csv(table, sink, pcsv.WriteOptions(include_header=False))
-    return sink.getvalue()
+    header = df.iloc[:0].to_csv(index=False)
+    if not table.num_rows:
+        return header.encode("utf-8")
+    rows = pc.binary_join_element_wise(*cells, ",")
+    return (header + os.linesep.join(rows.to_pylist()) + os.linesep).encode("utf-8")
 
 
-def _csv_type_ok(pa, kind) -> bool:
-    return (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind)
-            or pa.types.is_string(kind) or pa.types.is_large_string(kind)
-            or pa.types.is_null(kind))
+_NEEDS_QUOTES = '[,"\r\n]'
+
+
+def _csv_cells(array) -> Any:
+    """The CSV text of each cell of ``array`` as ``to_csv`` writes it, or None."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    kind = array.type
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        array = array.cast(pa.string())
+        quoted = pc.binary_join_element_wise('"', pc.replace_substring(array, '"', '""'), '"', "")
+        text = pc.if_else(pc.match_substring_regex(array, _NEEDS_QUOTES), quoted, array)
+    elif pa.types.is_boolean(kind):
+        text = pc.if_else(array, "True", "False")
+    elif pa.types.is_integer(kind):
+        text = pc.cast(array, pa.string())
+    elif pa.types.is_floating(kind):
+        text = _float_text(array)
+    elif pa.types.is_null(kind):
+        text = pa.nulls(len(array), pa.string())
+    else:
+        return None
+    return pc.fill_null(text.cast(pa.string()), "")
+
+
+def _float_text(array) -> Any:
+    """``repr`` of each float: Arrow's shortest digits, ``.0`` after a whole number, and
+    ``repr`` itself where Arrow would write an exponent or ``repr`` would."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    array = array.cast(pa.float64())
+    text = pc.cast(array, pa.string())
+    whole = pc.match_substring_regex(text, "^-?[0-9]+$")
+    text = pc.if_else(whole, pc.binary_join_element_wise(text, ".0", ""), text)
+    size = pc.abs(array)
+    odd = _np(pc.fill_null(pc.or_(pc.match_substring(text, "e"), pc.and_(
+        pc.not_equal(size, 0.0), pc.or_(pc.less(size, 1e-4), pc.greater_equal(size, 1e16)))),
+        False))
+    if odd.any():  # 1e-05, 1e+16, 12345678901.25 (Arrow: 1.234567890125e+10): through Python
+        out = text.to_numpy(zero_copy_only=False).astype(object)
+        values = _np(array)
+        out[odd] = [repr(float(v)) for v in values[odd]]
+        text = pa.array(out, pa.string())
+    return text

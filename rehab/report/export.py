@@ -258,9 +258,9 @@ def write_csv(df: pd.DataFrame, out: str | os.PathLike | None) -> None:
     """Write ``df`` as CSV to ``out`` (created owner-only, 0o600) or to stdout when None.
 
     Text cells a spreadsheet would run as a formula are neutralised (:func:`neutralise`).
-    The rows are formatted by Arrow (``rehab.report.columnar.csv_bytes``: same values read
-    back, text cells quoted, ``3`` for 3.0, ``true``/``false``), by ``to_csv`` for the column
-    types Arrow would write differently.
+    The text is what ``DataFrame.to_csv`` writes, formatted by Arrow compute functions
+    (``rehab.report.columnar.csv_bytes``) or by ``to_csv`` itself for the column types those
+    do not format (dates, mixed objects).
     """
     df = neutralise(df)
     data = columnar.csv_bytes(df)
