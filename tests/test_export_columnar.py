@@ -173,8 +173,12 @@ def test_csv_bytes_writes_what_to_csv_writes(tmp_path):
     fast = columnar.csv_bytes(df)
     assert fast == df.to_csv(index=False).encode("utf-8")
     assert fast.splitlines()[1] == b'3.0,1,True,True,"a,b"'
-    floats = pd.DataFrame({"x": np.random.default_rng(0).standard_normal(2000) * 1e3,
-                           "y": np.arange(2000) / 7})
+    rng = np.random.default_rng(0)  # every magnitude: Arrow and repr differ in notation
+    floats = pd.DataFrame({"x": rng.standard_normal(4000) * 10.0 ** rng.integers(-20, 25, 4000),
+                           "y": [round(v, d) for v, d in zip(rng.random(4000) * 100,
+                                                             rng.integers(0, 4, 4000).tolist(),
+                                                             strict=True)],
+                           "z": np.arange(4000) / 7})
     assert columnar.csv_bytes(floats) == floats.to_csv(index=False).encode("utf-8")
 
 

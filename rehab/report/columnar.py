@@ -213,12 +213,13 @@ def _float_text(array) -> Any:
 
     array = array.cast(pa.float64())
     text = pc.cast(array, pa.string())
-    whole = pc.match_substring_regex(text, "^-?[0-9]+$")
-    text = pc.if_else(whole, pc.binary_join_element_wise(text, ".0", ""), text)
     size = pc.abs(array)
-    odd = _np(pc.fill_null(pc.or_(pc.match_substring(text, "e"), pc.and_(
-        pc.not_equal(size, 0.0), pc.or_(pc.less(size, 1e-4), pc.greater_equal(size, 1e16)))),
-        False))
+    big_or_tiny = pc.or_(pc.less(size, 1e-4), pc.greater_equal(size, 1e16))  # also inf
+    whole = pc.and_(pc.equal(pc.floor(array), array), pc.less(size, 1e16))  # 0.0 too
+    if pc.any(whole).as_py():
+        text = pc.if_else(whole, pc.binary_join_element_wise(text, ".0", ""), text)
+    odd = _np(pc.fill_null(pc.or_(pc.and_(pc.not_equal(size, 0.0), big_or_tiny),
+                                  pc.match_substring(text, "e")), False))
     if odd.any():  # 1e-05, 1e+16, 12345678901.25 (Arrow: 1.234567890125e+10): through Python
         out = text.to_numpy(zero_copy_only=False).astype(object)
         values = _np(array)

@@ -157,8 +157,11 @@ def _ratings_wide(conn, patient_id: str | None) -> pd.DataFrame:
 def _trials_frame(conn, patient_id: str | None) -> tuple[pd.DataFrame, list[str]]:
     """Trials with their step kind and flattened metrics (``metric_cols`` in first-seen order)."""
     names = list(queries.EXPORT_TRIAL_FIELDS)
-    base = pd.DataFrame(queries.export_trials(conn, patient_id), columns=names)
-    texts = base.pop("score_json").tolist()
+    rows = queries.export_trials(conn, patient_id)
+    # the score JSON stays Python text: a DataFrame column would copy its 70 MB into Arrow
+    columns = dict(zip(names, zip(*rows, strict=True), strict=True)) if rows else {}
+    texts = list(columns.pop("score_json", ()))
+    base = pd.DataFrame(columns, columns=[n for n in names if n != "score_json"])
     mdf = columnar.metric_table(texts, skip=_HEADLINE)
     if mdf is None:  # the plain pandas path; one json.loads over the whole column is faster
         mdf = metric_frame(json.loads("[" + ",".join(texts) + "]"), skip=_HEADLINE)
