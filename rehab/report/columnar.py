@@ -28,11 +28,34 @@ def metric_table(texts: Sequence[str], skip: Collection[str] = ()) -> pd.DataFra
     """The trial scores ``texts`` (one JSON object each) as flat columns, like
     ``rehab.report.export.metric_frame`` over the decoded dicts: nested keys joined with dots,
     lists as JSON text, top-level ``skip`` keys left out; None when Arrow cannot read them
-    the same way.
+    the same way. Columns come in ``rehab.report.export.key_order``.
 
-    Columns come in the order their keys first appear in ``texts``, a nested key in the place
-    of its parent (``metric_frame`` orders them so too).
+    Limits: an integer beyond 64 bits becomes a float (the scorer writes none).
     """
+    import pyarrow as pa
+
+    table = _flat_table(texts, skip)
+    if table is None:
+        return None
+    columns = {}
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        kind = column.type
+        if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+            columns[name] = _lists_as_json(column, name, texts)
+        elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
+            columns[name] = pd.Series(column.to_pandas(), dtype="str")
+        elif pa.types.is_integer(kind) or pa.types.is_floating(kind):
+            columns[name] = column.to_pandas()
+        elif pa.types.is_boolean(kind) or pa.types.is_null(kind):
+            cells = column.to_pandas()  # a key missing in json_normalize's rows is NaN there
+            columns[name] = cells if cells.dtype == bool else cells.where(cells.notna(), np.nan)
+        else:
+            return None
+    return pd.DataFrame(columns, index=pd.RangeIndex(len(texts)))
+
+
+def _flat_table(texts: Sequence[str], skip: Collection[str]) -> Any:
+    """``texts`` parsed by Arrow, structs flattened to dotted columns; None when it cannot."""
     import pyarrow as pa
     import pyarrow.json as pj
 
@@ -52,24 +75,9 @@ def metric_table(texts: Sequence[str], skip: Collection[str] = ()) -> pd.DataFra
                                 if f.name in skip and not pa.types.is_struct(f.type)])
     while any(pa.types.is_struct(f.type) for f in table.schema):
         table = table.flatten()
-    names = table.column_names
-    if len(set(names)) != len(names):  # {"a.b": 1, "a": {"b": 2}}: json_normalize keeps one
+    if len(set(table.column_names)) != table.num_columns:  # {"a.b": 1, "a": {"b": 2}}
         return None
-    columns = {}
-    for name, column in zip(names, table.columns, strict=True):
-        kind = column.type
-        if pa.types.is_list(kind) or pa.types.is_large_list(kind):
-            columns[name] = _lists_as_json(column, name, texts)
-        elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
-            columns[name] = pd.Series(column.to_pandas(), dtype="str")
-        elif pa.types.is_integer(kind) or pa.types.is_floating(kind):
-            columns[name] = column.to_pandas()
-        elif pa.types.is_boolean(kind) or pa.types.is_null(kind):
-            cells = column.to_pandas()  # a key missing in json_normalize's rows is NaN there
-            columns[name] = cells if cells.dtype == bool else cells.where(cells.notna(), np.nan)
-        else:
-            return None
-    return pd.DataFrame(columns, index=pd.RangeIndex(len(texts)))
+    return table
 
 
 def _lists_as_json(column, name: str, texts: Sequence[str]) -> pd.Series:
