@@ -8,6 +8,8 @@ from __future__ import annotations
 import io
 import json
 import random
+import re
+from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -17,6 +19,7 @@ from hypothesis import strategies as st
 
 from rehab.report import columnar
 from rehab.report.export import export_both, key_order, metric_frame, write_csv
+from rehab.report.review import build_review
 from rehab.store import Store
 from rehab.testing.store_data import bulk_populate, fake_info, hand_frames, real_score
 
@@ -45,6 +48,11 @@ def _same_values(fast: pd.DataFrame, plain: pd.DataFrame) -> None:
     assert list(fast.columns) == list(plain.columns)
     fast, plain = _missing_as_nan(fast), _missing_as_nan(plain)
     pd.testing.assert_frame_equal(fast, plain, check_dtype=False, check_column_type=False)
+
+
+def _review(store) -> str:
+    page = build_review(store, "P001", today=date(2025, 6, 1))
+    return re.sub(r"Report made [0-9: -]+\.", "", page)
 
 
 @pytest.fixture
@@ -80,10 +88,12 @@ def test_fast_export_equals_the_pandas_path_on_real_scores(realistic, tmp_path, 
     trials, sessions = export_both(realistic, "P001")
     write_csv(trials, tmp_path / "fast.csv")
     write_csv(sessions, tmp_path / "fast_summary.csv")
+    review = _review(realistic)
     _plain_pandas(monkeypatch)
     plain_trials, plain_sessions = export_both(realistic, "P001")
     write_csv(plain_trials, tmp_path / "plain.csv")
     write_csv(plain_sessions, tmp_path / "plain_summary.csv")
+    assert review == _review(realistic)  # the same tables and plots, to the byte
 
     _same_values(trials, plain_trials)
     _same_values(sessions, plain_sessions)

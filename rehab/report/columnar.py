@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-_BLOCK_BYTES = 4 << 20  # JSON parsed in 4 MB blocks: fewer block merges, cache-friendly
+_BLOCK_BYTES = 4 << 20  # JSON parsed in 4 MB blocks (1 to 16 MB measured alike, within noise)
 
 
 def metric_table(texts: Sequence[str], skip: Collection[str] = ()) -> pd.DataFrame | None:
