@@ -11,7 +11,9 @@ shows the cost when other processes share the machine, wall time then includes w
 Baseline in the same run: the raw trials table read with ``pd.read_sql("SELECT * FROM trials")``
 and written with ``to_csv``, i.e. moving the same data with no tidying at all; "x baseline" is
 what our joins, JSON decoding, flattening and formatting cost on top. Targets: export < 1 s,
-review < 5 s. Also checks that the exported CSV is what ``DataFrame.to_csv`` writes.
+review < 5 s. Then the export's stages one by one, the plain pandas path once (``json.loads`` +
+``json_normalize`` + ``to_csv``, what the export falls back to) and a check that both CSVs read
+back with pandas give the same table (columns, order, values) and are the same bytes.
 
 Run:  python bench/export.py [--sessions 1000] [--trials 30] [--repeat 3]
 """
@@ -54,6 +56,57 @@ def report(label: str, r: dict[str, float], base: dict[str, float] | None,
     print(text)
 
 
+def stages(store) -> None:
+    """CPU seconds of each stage of one export (one run each)."""
+    import pandas as pd
+
+    from rehab.report import columnar
+    from rehab.report.export import _HEADLINE, export_trials, neutralise
+    from rehab.store import queries
+
+    def cpu(label: str, fn):
+        c0 = time.process_time()
+        out = fn()
+        print(f"  stage {label:<34} cpu {time.process_time() - c0:6.3f} s")
+        return out
+
+    with store.engine.connect() as conn:
+        rows = cpu("SQL read (queries.export_trials)", lambda: queries.export_trials(conn, "P001"))
+    texts = pd.DataFrame(rows, columns=list(queries.EXPORT_TRIAL_FIELDS))["score_json"].tolist()
+    cpu("score JSON -> columns (metric_table)", lambda: columnar.metric_table(texts, _HEADLINE))
+    df = cpu("whole export_trials", lambda: export_trials(store, "P001"))
+    safe = cpu("neutralise", lambda: neutralise(df))
+    cpu("CSV text (csv_bytes)", lambda: columnar.csv_bytes(safe))
+
+
+def plain_pandas_export(store, out: Path) -> None:
+    """The export through its pandas path only (json_normalize, to_csv)."""
+    from rehab.report import columnar
+    from rehab.report.export import export_trials, write_csv
+
+    fast = columnar.metric_table, columnar.csv_bytes
+    columnar.metric_table = lambda texts, skip=(): None  # type: ignore[assignment]
+    columnar.csv_bytes = lambda df: None  # type: ignore[assignment]
+    try:
+        write_csv(export_trials(store, "P001"), out)
+    finally:
+        columnar.metric_table, columnar.csv_bytes = fast
+
+
+def same_read_back(a: Path, b: Path) -> bool:
+    """Whether two CSVs read back with pandas give the same columns, order and values (None
+    and NaN both count as empty)."""
+    import pandas as pd
+
+    left, right = (pd.read_csv(p, float_precision="round_trip", low_memory=False) for p in (a, b))
+    try:
+        pd.testing.assert_frame_equal(left, right, check_dtype=False)
+    except AssertionError as exc:
+        print(f"  differs: {str(exc)[:300]}")
+        return False
+    return True
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sessions", type=int, default=1000)
@@ -92,7 +145,6 @@ def main() -> None:
         exp = timed(lambda: write_csv(export_trials(store, "P001"), csv), args.repeat)
         df = export_trials(store, "P001")
         rows = len(df)
-        same = csv.read_text(encoding="utf-8") == df.to_csv(index=False)
         summ = timed(lambda: write_csv(export_sessions(store, "P001"), csv), args.repeat)
         rev = timed(lambda: write_review(store, "P001", html), args.repeat)
 
@@ -100,7 +152,14 @@ def main() -> None:
         report(f"export ({rows} rows, {len(df.columns)} columns)", exp, base, TARGET_EXPORT_S)
         report("summary export", summ, base, TARGET_EXPORT_S)
         report(f"review ({html.stat().st_size / 1e6:.2f} MB html)", rev, None, TARGET_REVIEW_S)
-        print(f"export CSV identical to DataFrame.to_csv: {same}")
+        stages(store)
+        plain_csv = Path(tmp) / "plain.csv"
+        plain = timed(lambda: plain_pandas_export(store, plain_csv), 1)
+        report("plain pandas path (fallback)", plain, base, TARGET_EXPORT_S)
+        write_csv(df, csv)
+        print(f"export CSV identical to the plain pandas path's: "
+              f"{csv.read_bytes() == plain_csv.read_bytes()}; read back the same: "
+              f"{same_read_back(csv, plain_csv)} ({len(df.columns)} columns)")
         try:
             print(f"load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
         except OSError:

@@ -141,9 +141,10 @@ def test_exported_trial_csv_has_no_live_formula(tmp_path):
     df = export_trials(store, "P1")
     write_csv(df, tmp_path / "t.csv")
     text = (tmp_path / "t.csv").read_text()
-    assert "'=cmd|" in text and ",=cmd" not in text
+    assert "'=cmd|" in text and ",=cmd" not in text and '"=cmd' not in text
     back = pd.read_csv(tmp_path / "t.csv")
     assert back["repetitions"].tolist() == [3]
+    assert back["protocol_name"].tolist() == ["'=cmd|' /C calc'!A0"]
 
 
 def test_patient_id_with_a_trailing_newline_is_refused(tmp_path):

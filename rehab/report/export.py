@@ -13,6 +13,7 @@ import os
 import re
 import sys
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from typing import Any
 import pandas as pd
 
 from rehab.engine.endings import describe
+from rehab.report import columnar
 from rehab.report.dose import load_doses, with_session_dose
 from rehab.store import queries
 from rehab.store.db import Store
@@ -43,22 +45,56 @@ _EPOCH = pd.Timestamp("1970-01-01")
 _HEADLINE = ["task", "hand", "repetitions", "frames", "tracked_fraction"]  # trial columns already
 
 
-def metric_frame(dicts: list[dict], skip: list[str] | None = None) -> pd.DataFrame:
+def metric_frame(dicts: list[dict], skip: Collection[str] = ()) -> pd.DataFrame:
     """Score dicts as columns, one row per dict: ``pd.json_normalize`` (nested keys joined
     with dots), list cells as JSON text, top-level ``skip`` keys left out.
 
     A nested metric that is None in some rows (``similarity`` without a demonstration) keeps
-    only its leaf columns, empty in those rows.
+    only its leaf columns, empty in those rows. Columns come in :func:`key_order`, as
+    ``rehab.report.columnar.metric_table`` gives them.
     """
     df = pd.json_normalize(dicts) if dicts else pd.DataFrame(index=range(0))
+    rank = {name: i for i, name in enumerate(key_order(dicts))}
+    df = df[sorted(df.columns, key=lambda c: rank.get(c, len(rank)))]
     nested = {c.split(".", 1)[0] for c in df.columns if "." in c}
-    df = df.drop(columns=[c for c in df.columns if c in nested or c in (skip or ())])
+    df = df.drop(columns=[c for c in df.columns if c in nested or c in skip])
     for c in [c for c in df.columns if pd.api.types.is_object_dtype(df[c])]:
         cells = df[c]
         lists = cells.map(type).eq(list)
         if lists.any():
             df[c] = cells.where(~lists, cells[lists].map(json.dumps))
     return df
+
+
+def key_order(dicts: list[dict]) -> list[str]:
+    """Every key of ``dicts`` flattened with dots, in the order the keys first appear, a
+    nested key after its parent's earlier keys (the order of ``TrialScore.to_dict()``: the
+    task metrics, ``first10.*``, ``valid``, ``rom.*``, ``smoothness.*`` ... even when the first
+    trials had no smoothness).
+
+    Example:
+        >>> key_order([{"a": 1, "s": None, "b": 2}, {"s": {"x": 1}, "c": 3}])
+        ['a', 's', 's.x', 'b', 'c']
+    """
+    tree: dict[str, dict] = {}
+
+    def grow(d: dict, node: dict) -> None:
+        for key, value in d.items():
+            child = node.setdefault(key, {})
+            if isinstance(value, dict):
+                grow(value, child)
+
+    for d in dicts:
+        grow(d, tree)
+    out: list[str] = []
+
+    def walk(node: dict, prefix: str) -> None:
+        for key, child in node.items():
+            out.append(prefix + key)
+            walk(child, prefix + key + ".")
+
+    walk(tree, "")
+    return out
 
 
 def _sessions_frame(conn, patient_id: str | None) -> pd.DataFrame:
@@ -121,10 +157,14 @@ def _ratings_wide(conn, patient_id: str | None) -> pd.DataFrame:
 def _trials_frame(conn, patient_id: str | None) -> tuple[pd.DataFrame, list[str]]:
     """Trials with their step kind and flattened metrics (``metric_cols`` in first-seen order)."""
     names = list(queries.EXPORT_TRIAL_FIELDS)
-    base = pd.DataFrame(queries.export_trials(conn, patient_id), columns=names)
-    # One json.loads over the whole column is much faster than one call per trial.
-    scores = json.loads("[" + ",".join(base.pop("score_json")) + "]")
-    mdf = metric_frame(scores, skip=_HEADLINE)
+    rows = queries.export_trials(conn, patient_id)
+    # the score JSON stays Python text: a DataFrame column would copy its 70 MB into Arrow
+    columns = dict(zip(names, zip(*rows, strict=True), strict=True)) if rows else {}
+    texts = list(columns.pop("score_json", ()))
+    base = pd.DataFrame(columns, columns=[n for n in names if n != "score_json"])
+    mdf = columnar.metric_table(texts, skip=_HEADLINE)
+    if mdf is None:  # the plain pandas path; one json.loads over the whole column is faster
+        mdf = metric_frame(json.loads("[" + ",".join(texts) + "]"), skip=_HEADLINE)
     mdf.index = base.index
     clash = [c for c in mdf.columns if c in TRIAL_COLUMNS]
     mdf = mdf.rename(columns={c: f"score.{c}" for c in clash})
@@ -221,13 +261,24 @@ def write_csv(df: pd.DataFrame, out: str | os.PathLike | None) -> None:
     """Write ``df`` as CSV to ``out`` (created owner-only, 0o600) or to stdout when None.
 
     Text cells a spreadsheet would run as a formula are neutralised (:func:`neutralise`).
+    The text is what ``DataFrame.to_csv`` writes, formatted by Arrow compute functions
+    (``rehab.report.columnar.csv_bytes``) or by ``to_csv`` itself for the column types those
+    do not format (dates, mixed objects).
     """
     df = neutralise(df)
+    data = columnar.csv_bytes(df)
     if out is None:
-        df.to_csv(sys.stdout, index=False)
+        if data is None:
+            df.to_csv(sys.stdout, index=False)
+        else:
+            sys.stdout.write(data.decode("utf-8"))
         return
-    with open_private(Path(out), "w", newline="", encoding="utf-8") as fh:
-        df.to_csv(fh, index=False)
+    if data is None:
+        with open_private(Path(out), "w", newline="", encoding="utf-8") as fh:
+            df.to_csv(fh, index=False)
+        return
+    with open_private(Path(out), "wb") as fh:
+        fh.write(data)
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -244,8 +295,17 @@ def neutralise(df: pd.DataFrame) -> pd.DataFrame:
     """
     out = df.copy()
     for column in out.columns:
-        if not pd.api.types.is_numeric_dtype(out[column]):
-            out[column] = out[column].map(_neutral_cell)
+        cells = out[column]
+        if pd.api.types.is_numeric_dtype(cells):
+            continue
+        if isinstance(cells.dtype, pd.StringDtype):  # vectorised (Arrow's when it stores them)
+            risky = cells.str.startswith(_FORMULA_START).fillna(False).astype(bool)
+            if risky.any():
+                number = cells[risky].str.fullmatch(_NUMBER.pattern).fillna(False).astype(bool)
+                risky[risky] = ~number.to_numpy()
+                out[column] = cells.mask(risky, "'" + cells)
+        else:
+            out[column] = cells.map(_neutral_cell)
     return out
 
 
