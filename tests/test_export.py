@@ -187,3 +187,40 @@ def test_export_columns_documents_every_metric_column_of_a_real_export(store):
     assert "opening_range,open_close,Opening range,hand sizes,higher" in out.output
     assert "tracked_fraction,open_close finger_tap opposition reach_grasp free,Hand tracked," \
            "fraction (x100 = %),higher" in out.output
+
+
+def test_a_score_block_no_trial_has_is_not_a_column(store):
+    """Free movement has no smoothness measure (``smoothness: None``): an export of such
+    trials only has no smoothness columns at all, not a column named ``smoothness``; once a
+    trial has one, its metrics are the columns. Both the Arrow and the pandas path."""
+    import random
+
+    from rehab.testing.store_data import real_score
+
+    def add(task: str) -> None:
+        w = store.writer()
+        w.begin(fake_info("P001"))
+        score = real_score(task, "left", random.Random(0))
+        w.trial(1, task, "left", score, hand_frames(10, "left"))
+        w.end("completed")
+
+    add("free")
+    for path in ("arrow", "pandas"):
+        cols = _export_columns(store, path)
+        assert "smoothness" not in cols and not any(c.startswith("smoothness.") for c in cols)
+        assert "similarity.score" in cols and "similarity" not in cols
+    add("open_close")
+    for path in ("arrow", "pandas"):
+        cols = _export_columns(store, path)
+        assert "smoothness" not in cols and "smoothness.sparc" in cols
+
+
+def _export_columns(store, path: str) -> list[str]:
+    from unittest import mock
+
+    from rehab.report import columnar
+
+    if path == "arrow":
+        return list(export_trials(store, "P001").columns)
+    with mock.patch.object(columnar, "metric_table", lambda texts, skip: None):
+        return list(export_trials(store, "P001").columns)

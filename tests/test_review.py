@@ -203,6 +203,13 @@ def test_review_of_a_real_demo_session_shows_the_opening_range(reach_open_clip, 
     assert expected[:2] == ["repetitions", "openings"]
     assert panels["open_close"][:len(expected)] == expected
     assert seen["ratings"] == [["pain", "fatigue"]]
+    # the benchmark's generated store has every column this real session's export has
+    real = export_trials(Store(), "P1")
+    fake_store = Store(Store().data_dir.parent / "fake")
+    fake_store.add_patient("P001", "left")
+    bulk_populate(fake_store.engine, "P001", n_sessions=40, trials_per_session=5)
+    assert sorted(set(real.columns) - set(export_trials(fake_store, "P001").columns)) == []
+    fake_store.close()
 
 
 def test_no_score_is_plotted_as_a_rating(tmp_path, monkeypatch):

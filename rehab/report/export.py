@@ -41,6 +41,10 @@ SUMMARY_COLUMNS = SESSION_COLUMNS + [
     "start_step", "total_steps", "steps_completed", "trials", "repetitions_total",
     "tracked_fraction_mean",
 ]
+# The nested blocks of a trial score (``smoothness``, ``similarity``, ...), from the registry's
+# dotted metric keys: a block is None where a trial has none, and its metrics are its columns.
+SCORE_BLOCKS = frozenset(m.key.split(".", 1)[0] for t in TASK_LIST
+                         for m in COMMON_METRICS + t.metrics if "." in m.key) | {"rom"}
 _EPOCH = pd.Timestamp("1970-01-01")
 _HEADLINE = ["task", "hand", "repetitions", "frames", "tracked_fraction"]  # trial columns already
 
@@ -166,6 +170,8 @@ def _trials_frame(conn, patient_id: str | None) -> tuple[pd.DataFrame, list[str]
     if mdf is None:  # the plain pandas path; one json.loads over the whole column is faster
         mdf = metric_frame(json.loads("[" + ",".join(texts) + "]"), skip=_HEADLINE)
     mdf.index = base.index
+    # a block no trial filled in (smoothness when every trial lacked a measure) is not a column
+    mdf = mdf.drop(columns=[c for c in mdf.columns if c in SCORE_BLOCKS and mdf[c].isna().all()])
     clash = [c for c in mdf.columns if c in TRIAL_COLUMNS]
     mdf = mdf.rename(columns={c: f"score.{c}" for c in clash})
     return pd.concat([base, mdf], axis=1), list(mdf.columns)
