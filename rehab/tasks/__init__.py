@@ -45,8 +45,7 @@ ANY_MOVEMENT: str = free.TASK.name
 # Movements a demonstration clip can show that are not scored tasks (no execute step asks for
 # them; the mirror-therapy protocols show them).
 CLIP_ONLY: tuple[Movement, ...] = (wrist_flex.MOVEMENT,)
-CLIP_ONLY_MOVEMENTS: tuple[str, ...] = tuple(m.name for m in CLIP_ONLY)
-CLIP_MOVEMENTS: tuple[str, ...] = TASK_NAMES + CLIP_ONLY_MOVEMENTS
+CLIP_MOVEMENTS: tuple[str, ...] = TASK_NAMES + tuple(m.name for m in CLIP_ONLY)
 # Every movement with a shipped rendered demonstration, in registry order.
 DEMOS: dict[str, Demo] = {**{t.name: t.demo for t in TASK_LIST if t.demo is not None},
                           **{m.name: m.demo for m in CLIP_ONLY}}
@@ -70,7 +69,7 @@ def any_metric(key: str) -> Metric | None:
 
 
 __all__ = [
-    "ANY_MOVEMENT", "CLIP_MOVEMENTS", "CLIP_ONLY", "CLIP_ONLY_MOVEMENTS", "COMMON_METRICS", "COUNTED_TASK_NAMES",
+    "ANY_MOVEMENT", "CLIP_MOVEMENTS", "CLIP_ONLY", "COMMON_METRICS", "COUNTED_TASK_NAMES",
     "DEMOS", "NO_REPETITION", "TASKS", "TASK_LIST", "TASK_NAMES", "Counting", "Demo",
     "Measured", "Metric", "Movement", "PatientResult", "Task", "any_metric", "metric",
     "patient_line", "task", "value_at",
