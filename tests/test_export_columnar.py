@@ -84,7 +84,10 @@ def realistic(tmp_path):
 def test_fast_export_equals_the_pandas_path_on_real_scores(realistic, tmp_path, monkeypatch):
     texts = pd.read_sql("SELECT score_json FROM trials ORDER BY id",
                         realistic.engine)["score_json"].tolist()
-    assert columnar.metric_table(texts) is not None  # real scores take the Arrow path
+    whole = columnar.metric_table(texts)
+    assert whole is not None  # real scores take the Arrow path
+    for parts in (2, 5):  # runs parsed in threads (every 2,000 trials): the same table
+        pd.testing.assert_frame_equal(columnar.metric_table(texts, parts=parts), whole)
     trials, sessions = export_both(realistic, "P001")
     write_csv(trials, tmp_path / "fast.csv")
     write_csv(sessions, tmp_path / "fast_summary.csv")
@@ -126,7 +129,9 @@ def test_first_seen_order_puts_nested_keys_in_their_parents_place():
     assert key_order(dicts) == ["a", "s", "s.x", "s.z", "s.w", "b", "t", "t.y", "c"]
     assert list(metric_frame(dicts).columns) == ["a", "s.x", "s.z", "s.w", "b", "t.y", "c"]
     texts = [json.dumps(d) for d in dicts]
-    assert list(columnar.metric_table(texts).columns) == list(metric_frame(dicts).columns)
+    for parts in (1, 2, 3):  # parsed in runs (threads): each run's new keys in their place
+        assert (list(columnar.metric_table(texts, parts=parts).columns)
+                == list(metric_frame(dicts).columns))
 
 
 # Score-like dicts: a few keys, each of one kind of value, nested dicts that may be None.
@@ -165,11 +170,15 @@ def _score_dicts(draw):
 @given(_score_dicts())
 def test_metric_table_equals_metric_frame_or_steps_aside(dicts):
     texts = [json.dumps(d, separators=(",", ":")) for d in dicts]
-    fast = columnar.metric_table(texts)
     plain = metric_frame(json.loads("[" + ",".join(texts) + "]"))
-    if fast is None:
-        return  # e.g. a key that is text in one row and a number in another: pandas path
-    _same_values(fast, plain)
+    whole = columnar.metric_table(texts, parts=1)
+    for parts in (1, 2, 3):  # one parse, or runs of trials parsed in threads and merged
+        fast = columnar.metric_table(texts, parts=parts)
+        # None (the pandas path) for both or neither: e.g. a key that is text in one row
+        # and a number in another
+        assert (fast is None) == (whole is None)
+        if fast is not None:
+            _same_values(fast, plain)
 
 
 def test_csv_bytes_writes_what_to_csv_writes(tmp_path):
@@ -189,7 +198,9 @@ def test_csv_bytes_writes_what_to_csv_writes(tmp_path):
                                                              rng.integers(0, 4, 4000).tolist(),
                                                              strict=True)],
                            "z": np.arange(4000) / 7})
-    assert columnar.csv_bytes(floats) == floats.to_csv(index=False).encode("utf-8")
+    for parts in (1, 2, 7):  # rows formatted in runs, one thread each: the same text
+        assert columnar.csv_bytes(floats, parts=parts) == floats.to_csv(index=False).encode()
+        assert columnar.csv_bytes(df, parts=parts) == df.to_csv(index=False).encode("utf-8")
 
 
 def test_csv_bytes_steps_aside_for_types_it_would_write_differently():

@@ -16,25 +16,34 @@ import io
 import json
 import os
 from collections.abc import Collection, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 _BLOCK_BYTES = 4 << 20  # JSON parsed in 4 MB blocks (1 to 16 MB measured alike, within noise)
+_PART_TRIALS = 2000  # trials per thread at least: below that a thread costs more than it saves
 
 
-def metric_table(texts: Sequence[str], skip: Collection[str] = ()) -> pd.DataFrame | None:
+def metric_table(texts: Sequence[str], skip: Collection[str] = (),
+                 parts: int | None = None) -> pd.DataFrame | None:
     """The trial scores ``texts`` (one JSON object each) as flat columns, like
     ``rehab.report.export.metric_frame`` over the decoded dicts: nested keys joined with dots,
     lists as JSON text, top-level ``skip`` keys left out; None when Arrow cannot read them
     the same way. Columns come in ``rehab.report.export.key_order``.
 
+    The texts are parsed in ``parts`` runs of consecutive trials, one thread each (Arrow
+    parses without Python's lock); by default one per CPU, up to 4, for every
+    ``_PART_TRIALS`` trials.
+
     Limits: an integer beyond 64 bits becomes a float (the scorer writes none).
     """
     import pyarrow as pa
 
-    table = _flat_table(texts, skip)
+    if parts is None:
+        parts = max(1, min(os.cpu_count() or 1, 4, len(texts) // _PART_TRIALS))
+    table = _flat_table(texts, skip, parts)
     if table is None:
         return None
     columns = {}
@@ -54,30 +63,126 @@ def metric_table(texts: Sequence[str], skip: Collection[str] = ()) -> pd.DataFra
     return pd.DataFrame(columns, index=pd.RangeIndex(len(texts)))
 
 
-def _flat_table(texts: Sequence[str], skip: Collection[str]) -> Any:
+def _flat_table(texts: Sequence[str], skip: Collection[str], parts: int = 1) -> Any:
     """``texts`` parsed by Arrow, structs flattened to dotted columns; None when it cannot."""
     import pyarrow as pa
-    import pyarrow.json as pj
 
     if not texts:
         return None
+    bounds = np.linspace(0, len(texts), max(1, min(parts, len(texts))) + 1).astype(int)
+    runs = [texts[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    if len(runs) == 1:
+        tables = [_parsed(runs[0])]
+    else:
+        with ThreadPoolExecutor(len(runs)) as pool:
+            tables = list(pool.map(_parsed, runs))
+    if any(t is None for t in tables):
+        return None
+    fields = _merged_fields([list(t.schema) for t in tables])
+    if fields is None:
+        return None
+    leaves = [(name, kind) for name, kind in _leaves(fields)
+              if not (name in skip and not pa.types.is_struct(kind))]
+    if len({name for name, _ in leaves}) != len(leaves):  # {"a.b": 1, "a": {"b": 2}}
+        return None
+    flat = [(_flattened(t), t.num_rows) for t in tables]
+    try:
+        columns = [pa.chunked_array([_column(f, rows, name, kind) for f, rows in flat], kind)
+                   for name, kind in leaves]
+    except (pa.ArrowException, ValueError, TypeError):
+        return None
+    return pa.Table.from_arrays(columns, names=[name for name, _ in leaves])
+
+
+def _parsed(texts: Sequence[str]) -> Any:
+    """One run of trial texts parsed by Arrow on one thread (so keys come in first-seen
+    order), or None."""
+    import pyarrow as pa
+    import pyarrow.json as pj
+
     data = "\n".join(texts).encode("utf-8")
     if data.count(b"\n") != len(texts) - 1:  # a text on several lines: not one object a line
         return None
     try:
         table = pj.read_json(io.BytesIO(data), read_options=pj.ReadOptions(
-            use_threads=False, block_size=_BLOCK_BYTES))  # one thread: keys in first-seen order
+            use_threads=False, block_size=_BLOCK_BYTES))
     except (pa.ArrowException, ValueError):
         return None
-    if table.num_rows != len(texts):
-        return None
-    table = table.drop_columns([f.name for f in table.schema
-                                if f.name in skip and not pa.types.is_struct(f.type)])
+    return table if table.num_rows == len(texts) else None
+
+
+def _merged_fields(schemas: list[list[Any]]) -> list[Any] | None:
+    """The fields of the runs' schemas as one list, in first-seen order: a run's new keys
+    after the earlier runs' keys, a new nested key after its parent's earlier keys (what one
+    parse of all texts gives); None when a key's types cannot be one type."""
+    import pyarrow as pa
+
+    out: dict[str, Any] = {}
+    for fields in schemas:
+        for field in fields:
+            kind = out[field.name].type if field.name in out else pa.null()
+            merged = _merged_type(kind, field.type)
+            if merged is None:
+                return None
+            out[field.name] = pa.field(field.name, merged)
+    return list(out.values())
+
+
+def _merged_type(a: Any, b: Any) -> Any:
+    """The type both ``a`` and ``b`` values can be read as (Arrow's JSON inference: null
+    gives way, whole numbers become floats beside floats), or None."""
+    import pyarrow as pa
+
+    if a == b:
+        return a
+    if pa.types.is_null(a) or pa.types.is_null(b):
+        return b if pa.types.is_null(a) else a
+    if pa.types.is_struct(a) and pa.types.is_struct(b):
+        fields = _merged_fields([list(a), list(b)])
+        return None if fields is None else pa.struct(fields)
+    if pa.types.is_list(a) and pa.types.is_list(b):
+        value = _merged_type(a.value_type, b.value_type)
+        return None if value is None else pa.list_(value)
+    numbers = (pa.types.is_integer, pa.types.is_floating)
+    if any(f(a) for f in numbers) and any(f(b) for f in numbers):
+        return pa.float64()
+    return None
+
+
+def _leaves(fields: list[Any], prefix: str = "") -> list[tuple[str, Any]]:
+    """(dotted name, type) of every column ``Table.flatten`` makes of ``fields``."""
+    import pyarrow as pa
+
+    out = []
+    for field in fields:
+        name = prefix + field.name
+        if pa.types.is_struct(field.type):
+            out += _leaves(list(field.type), name + ".")
+        else:
+            out.append((name, field.type))
+    return out
+
+
+def _flattened(table: Any) -> dict[str, Any]:
+    """Dotted column name -> column of ``table`` with its structs flattened."""
+    import pyarrow as pa
+
     while any(pa.types.is_struct(f.type) for f in table.schema):
         table = table.flatten()
-    if len(set(table.column_names)) != table.num_columns:  # {"a.b": 1, "a": {"b": 2}}
-        return None
-    return table
+    return {name: column for name, column in zip(table.column_names, table.columns,
+                                                  strict=True)}
+
+
+def _column(flat: dict[str, Any], rows: int, name: str, kind: Any) -> Any:
+    """Column ``name`` of one run of ``rows`` trials as ``kind`` (nulls where the run never
+    had the key)."""
+    import pyarrow as pa
+
+    column = flat.get(name)
+    if column is None:
+        return pa.nulls(rows, kind)
+    column = column.combine_chunks()
+    return column if column.type == kind else column.cast(kind)
 
 
 def _lists_as_json(column, name: str, texts: Sequence[str]) -> pd.Series:
@@ -158,16 +263,17 @@ def _at(obj: object, dotted: str) -> object:
     raise KeyError(dotted)
 
 
-def csv_bytes(df: pd.DataFrame) -> bytes | None:
+def csv_bytes(df: pd.DataFrame, parts: int | None = None) -> bytes | None:
     """``df`` as the CSV text ``df.to_csv(index=False)`` writes, each column's cells formatted
     by Arrow compute functions; None when a column is of a type it does not format (dates,
     lists, mixed objects): then use ``to_csv``.
 
     Text is quoted only where needed (a comma, quote or line break), booleans are ``True`` /
     ``False``, numbers as ``repr`` writes them (``3.0``, ``1e-05``), missing values empty.
+    The rows are formatted in ``parts`` runs, one thread each; by default one per CPU, up to
+    4, for every ``_PART_ROWS`` rows.
     """
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     if (len(df.columns) < 2  # to_csv quotes an empty cell of a one-column row
             or not all(isinstance(c, str) for c in df.columns)
@@ -177,14 +283,37 @@ def csv_bytes(df: pd.DataFrame) -> bytes | None:
         table = pa.Table.from_pandas(df, preserve_index=False)
     except (pa.ArrowException, ValueError, TypeError):
         return None
+    header = df.iloc[:0].to_csv(index=False)
+    if not table.num_rows:
+        return header.encode("utf-8") if _rows_text(table) is not None else None
+    if parts is None:
+        parts = max(1, min(os.cpu_count() or 1, 4, table.num_rows // _PART_ROWS))
+    bounds = np.linspace(0, table.num_rows, max(1, min(parts, table.num_rows)) + 1).astype(int)
+    runs = [table.slice(a, b - a) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    if len(runs) == 1:
+        texts = [_rows_text(runs[0])]
+    else:
+        with ThreadPoolExecutor(len(runs)) as pool:
+            texts = list(pool.map(_rows_text, runs))
+    if any(t is None for t in texts):
+        return None
+    return (header + "".join(t + os.linesep for t in texts)).encode("utf-8")
+
+
+_PART_ROWS = 5000  # rows per thread at least
+
+
+def _rows_text(table: Any) -> str | None:
+    """The CSV lines of ``table``'s rows joined by line breaks, or None when a column is of
+    a type ``_csv_cells`` does not format."""
+    import pyarrow.compute as pc
+
     cells = [_csv_cells(column.combine_chunks()) for column in table.columns]
     if any(c is None for c in cells):
         return None
-    header = df.iloc[:0].to_csv(index=False)
     if not table.num_rows:
-        return header.encode("utf-8")
-    rows = pc.binary_join_element_wise(*cells, ",")
-    return (header + os.linesep.join(rows.to_pylist()) + os.linesep).encode("utf-8")
+        return ""
+    return os.linesep.join(pc.binary_join_element_wise(*cells, ",").to_pylist())
 
 
 _NEEDS_QUOTES = '[,"\r\n]'
