@@ -288,6 +288,9 @@ def write_csv(df: pd.DataFrame, out: str | os.PathLike | None) -> None:
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# pandas' inferred kinds of a column that holds no text (booleans with gaps are objects)
+_NO_TEXT = frozenset({"empty", "boolean", "integer", "floating", "mixed-integer-float",
+                      "decimal", "complex"})
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 
@@ -302,7 +305,8 @@ def neutralise(df: pd.DataFrame) -> pd.DataFrame:
     out = df.copy()
     for column in out.columns:
         cells = out[column]
-        if pd.api.types.is_numeric_dtype(cells):
+        if pd.api.types.is_numeric_dtype(cells) or pd.api.types.infer_dtype(
+                cells, skipna=True) in _NO_TEXT:
             continue
         if isinstance(cells.dtype, pd.StringDtype):  # vectorised (Arrow's when it stores them)
             risky = cells.str.startswith(_FORMULA_START).fillna(False).astype(bool)

@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
+from operator import itemgetter
 
 import numpy as np
 import sqlalchemy as sa
@@ -287,10 +288,12 @@ def export_trials(conn: Connection, patient_id: str | None) -> list[tuple]:
     kind = (sa.select(ST.c.kind)
             .where(ST.c.session_id == T.c.session_id, ST.c.step_index == T.c.step_index)
             .order_by(ST.c.id.desc()).limit(1).scalar_subquery())
-    q = sa.select(T.c.session_id, T.c.trial_no, T.c.step_index, kind, T.c.task, T.c.hand,
-                  T.c.repetitions, T.c.frames, T.c.tracked_fraction, T.c.score_json
-                  ).order_by(T.c.id)
-    return [tuple(r) for r in conn.execute(_of_patient(q, T.c.session_id, patient_id))]
+    q = sa.select(T.c.id, T.c.session_id, T.c.trial_no, T.c.step_index, kind, T.c.task,
+                  T.c.hand, T.c.repetitions, T.c.frames, T.c.tracked_fraction, T.c.score_json)
+    # sorted here, not by ORDER BY: SQLite's sort carried each row's score text through a
+    # temporary B-tree (0.24 of 0.54 s for 30,000 trials); this sorts references
+    rows = sorted(conn.execute(_of_patient(q, T.c.session_id, patient_id)), key=itemgetter(0))
+    return [tuple(r)[1:] for r in rows]
 
 
 def export_ratings(conn: Connection, patient_id: str | None) -> list[tuple]:
