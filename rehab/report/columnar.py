@@ -42,7 +42,7 @@ def metric_table(texts: Sequence[str], skip: Collection[str] = (),
     import pyarrow as pa
 
     if parts is None:
-        parts = max(1, min(os.cpu_count() or 1, 4, len(texts) // _PART_TRIALS))
+        parts = max(1, min(_cpus(), 4, len(texts) // _PART_TRIALS))
     table = _flat_table(texts, skip, parts)
     if table is None:
         return None
@@ -61,6 +61,14 @@ def metric_table(texts: Sequence[str], skip: Collection[str] = (),
         else:
             return None
     return pd.DataFrame(columns, index=pd.RangeIndex(len(texts)))
+
+
+def _cpus() -> int:
+    """CPUs this process may run on (fewer than the machine's under a CPU limit)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
 
 
 def _flat_table(texts: Sequence[str], skip: Collection[str], parts: int = 1) -> Any:
@@ -287,7 +295,7 @@ def csv_bytes(df: pd.DataFrame, parts: int | None = None) -> bytes | None:
     if not table.num_rows:
         return header.encode("utf-8") if _rows_text(table) is not None else None
     if parts is None:
-        parts = max(1, min(os.cpu_count() or 1, 4, table.num_rows // _PART_ROWS))
+        parts = max(1, min(_cpus(), 4, table.num_rows // _PART_ROWS))
     bounds = np.linspace(0, table.num_rows, max(1, min(parts, table.num_rows)) + 1).astype(int)
     runs = [table.slice(a, b - a) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
     if len(runs) == 1:
