@@ -18,6 +18,7 @@ from rehab.report.export import export_sessions, export_trials
 from rehab.report.review import build_review, weekly_adherence, write_review
 from rehab.store import Store
 from rehab.store.db import Assignment
+from rehab.tasks import any_metric
 from rehab.testing import (
     FakeCamera,
     FakeClip,
@@ -163,6 +164,35 @@ def test_progress_plot_date_labels_are_not_cut_off(n_metrics):
             assert box.y0 > axes[below].title.get_window_extent(renderer).y1
 
 
+def test_progress_panels_show_their_unit_and_a_whole_title():
+    """A fraction the registry shows in % is plotted in % (the title says "%"), and a long
+    title wraps inside its panel instead of running into the next one."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from rehab.report.plots import TITLE_CHARS, progress_figure
+
+    metrics = ["repetitions", "tracked_fraction", "similarity.score", "similarity.tempo",
+               "quality.jitter_mm", "validity.unreliable_fraction"]
+    per_session = pd.DataFrame({"session_start": ["2026-11-02T10:00:00", "2026-11-30T10:00:00"],
+                                **{m: [0.5, 0.75] for m in metrics}})
+    fig = progress_figure(per_session, metrics, "free")
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    width, height = fig.bbox.width, fig.bbox.height
+    for i, (ax, key) in enumerate(zip(fig.axes, metrics, strict=True)):
+        shown = ax.lines[0].get_ydata().tolist()
+        assert shown == ([50.0, 75.0] if key.endswith("fraction") else [0.5, 0.75]), key
+        title = ax.title
+        assert all(len(line) <= TITLE_CHARS for line in title.get_text().split("\n"))
+        box = title.get_window_extent(renderer)
+        assert 0 <= box.x0 and box.x1 <= width and box.y1 <= height, title.get_text()
+        if i >= 4:  # second row: the title stays below the date line of the panel above
+            above = fig.axes[i - 4].xaxis.get_ticklabels()[0].get_window_extent(renderer)
+            assert box.y1 < above.y0, title.get_text()
+    assert "\n" in fig.axes[2].title.get_text()  # "Match to demonstration (uncalibrated) ..."
+
+
 def _plotted(monkeypatch) -> dict[str, list]:
     """What build_review hands to the progress and ratings plots."""
     from rehab.report import plots
@@ -240,3 +270,29 @@ def test_review_marks_invalid_trials():
     html = _trials_section(trials, sessions)
     assert html.count("<td>ok</td>") == 1
     assert "<td>INVALID: 15.9 tracked frames/s is 3.9 frames per cycle at 4.0 Hz</td>" in html
+
+
+def test_trials_table_headings_fit_every_task_in_it(tmp_path):
+    """The trials table mixes tasks: its repetitions column is "Repetitions", not the first
+    task's own word for them ("Open-close cycles" over finger taps); cells that are missing
+    (a trial with no count, an unstated validity) are empty, never "<NA>" or "None"."""
+    from rehab.report.review import _trials_section
+
+    sessions = pd.DataFrame({"session_id": ["s1"]})
+    trials = pd.DataFrame({
+        "patient_id": ["P"] * 2, "protocol_sha256": ["x"] * 2, "session_status": ["done"] * 2,
+        "session_start": ["t"] * 2, "session_id": ["s1"] * 2,
+        "task": ["finger_tap", "open_close"], "repetitions": pd.array([12, None], dtype="Int64"),
+        "rate_hz": [1.5, None], "valid": [True, None], "tracked_fraction": [0.98765, 1.0],
+    })
+    html = _trials_section(trials, sessions)
+    head = re.search(r"<thead>(.*?)</thead>", html, re.S).group(1)
+    assert re.findall(r"<th>(.*?)</th>", head) == [
+        "validity", "session_id", "task", "Repetitions", any_metric("rate_hz").heading,
+        "Valid trial", "Hand tracked (%)"]
+    rows = re.findall(r"<tr>(.*?)</tr>", html.split("<tbody>")[1], re.S)
+    # newest first; the tracked fraction in the % its heading names
+    assert re.findall(r"<td>(.*?)</td>", rows[0]) == ["", "s1", "open_close", "", "", "",
+                                                      "100"]
+    assert re.findall(r"<td>(.*?)</td>", rows[1]) == ["ok", "s1", "finger_tap", "12", "1.5",
+                                                      "True", "98.8"]

@@ -82,6 +82,8 @@ def test_metric_formatting():
     assert TASKS["opposition"].metric("fingers_reached").format(["index", "ring"]) == "index, ring"
     assert TASKS["finger_tap"].metric("repetitions").format(None) == "-"
     assert any_metric("no_such_metric") is None
+    assert any_metric("repetitions").label == "Repetitions"  # every task has its own word
+    assert any_metric("rate_hz") is TASKS["finger_tap"].metric("rate_hz")
 
 
 @pytest.mark.parametrize(("name", "today", "before", "line"), [

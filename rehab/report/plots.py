@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import io
+import textwrap
 
 import matplotlib.dates as mdates
 import numpy as np
@@ -15,9 +16,10 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from rehab.tasks import TASKS, any_metric
+from rehab.tasks import TASKS, Metric, any_metric
 
 DPI = 80
+TITLE_CHARS = 30  # a progress panel's title line at 9 pt fits this many characters
 COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf"]
 
 
@@ -64,24 +66,31 @@ def progress_figure(per_session: pd.DataFrame, metrics: list[str], task: str = "
     window = max(1, min(10, len(per_session) // 10))
     for i, metric in enumerate(metrics):
         ax = fig.add_subplot(rows, cols, i + 1)
-        y = pd.to_numeric(per_session[metric], errors="coerce")
+        record = _record(task, metric)  # values in the unit its title names (x100 for %)
+        y = pd.to_numeric(per_session[metric], errors="coerce") * (record.scale if record else 1)
         ax.plot(dates, y, "o", ms=_marker(len(y)), color=COLOURS[i % len(COLOURS)], alpha=0.6)
         if window > 1:
             ax.plot(dates, y.rolling(window, min_periods=1).mean(), "-", lw=1.5, color="black")
         ax.set_title(_panel_title(task, metric), fontsize=9)
         _date_axis(ax)
     # Fixed margins: tight_layout / bbox_inches="tight" re-draw every tick label (slow).
-    # 0.55 in below each row holds the tick labels and the date offset line under them.
+    # 0.55 in below each row holds the tick labels and the date offset line under them;
+    # 0.42 in above the top row, a title of two lines.
     height_in = 2.3 * rows
-    fig.subplots_adjust(left=0.08, right=0.98, top=0.88 if rows == 1 else 0.92,
+    fig.subplots_adjust(left=0.08, right=0.98, top=1 - 0.42 / height_in,
                         bottom=0.55 / height_in, wspace=0.3, hspace=0.75)
     return fig
 
 
-def _panel_title(task: str, key: str) -> str:
+def _record(task: str, key: str) -> Metric | None:
     known = TASKS.get(task)
-    record = known.metric(key) if known else any_metric(key)
-    return record.heading if record is not None else key
+    return known.metric(key) if known else any_metric(key)
+
+
+def _panel_title(task: str, key: str) -> str:
+    """The metric's label and unit, on two lines when one would run past its panel."""
+    record = _record(task, key)
+    return textwrap.fill(record.heading if record is not None else key, TITLE_CHARS)
 
 
 def _marker(n: int) -> float:

@@ -301,6 +301,10 @@ def _trials_section(trials: pd.DataFrame, sessions: pd.DataFrame) -> str:
     t = trials[trials["session_id"].isin(recent_ids)].iloc[::-1].head(TABLE_ROWS)
     t = t.drop(columns=["patient_id", "protocol_sha256", "session_status", "session_start"])
     t = t.loc[:, t.notna().any()]
+    for c in t.columns:  # each value in the unit its heading names (a fraction x100 under %)
+        record = any_metric(c)
+        if record is not None and record.scale != 1.0 and pd.api.types.is_numeric_dtype(t[c]):
+            t[c] = t[c] * record.scale
     if "valid" in t.columns:  # scores since validity was stated: say which to distrust
         reasons = t["validity_reasons"] if "validity_reasons" in t.columns else ""
         t.insert(0, "validity", [_validity_mark(v, r) for v, r in

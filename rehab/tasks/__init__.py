@@ -60,12 +60,17 @@ def task(name: str) -> Task:
 
 
 def any_metric(key: str) -> Metric | None:
-    """The record of ``key`` in any task (the first declaring it) or among the common ones."""
+    """The record of ``key`` for a column that holds every task's trials: the common record
+    when there is one (``repetitions`` is "Repetitions", not one task's "Taps"), else the
+    first task declaring it."""
+    common = metric(key)
+    if common is not None:
+        return common
     for t in TASK_LIST:
         for m in t.metrics:
             if m.key == key:
                 return m
-    return metric(key)
+    return None
 
 
 __all__ = [
