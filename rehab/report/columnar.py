@@ -15,7 +15,7 @@ from __future__ import annotations
 import io
 import json
 import os
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -41,9 +41,7 @@ def metric_table(texts: Sequence[str], skip: Collection[str] = (),
     """
     import pyarrow as pa
 
-    if parts is None:
-        parts = max(1, min(_cpus(), 4, len(texts) // _PART_TRIALS))
-    table = _flat_table(texts, skip, parts)
+    table = _flat_table(texts, skip, _parts(len(texts), _PART_TRIALS) if parts is None else parts)
     if table is None:
         return None
     columns = {}
@@ -63,12 +61,26 @@ def metric_table(texts: Sequence[str], skip: Collection[str] = (),
     return pd.DataFrame(columns, index=pd.RangeIndex(len(texts)))
 
 
-def _cpus() -> int:
-    """CPUs this process may run on (fewer than the machine's under a CPU limit)."""
+def _parts(rows: int, per_part: int) -> int:
+    """How many runs to split ``rows`` rows into: one per CPU this process may use (up to 4),
+    each of ``per_part`` rows at least."""
     try:
-        return len(os.sched_getaffinity(0))
+        cpus = len(os.sched_getaffinity(0))  # fewer than the machine's under a CPU limit
     except AttributeError:  # macOS, Windows
-        return os.cpu_count() or 1
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, 4, rows // per_part))
+
+
+def _in_runs(fn: Callable[[Any], Any], rows: int, parts: int,
+             run: Callable[[int, int], Any]) -> list[Any]:
+    """``fn`` of each of ``parts`` runs of consecutive rows (``run(start, stop)`` makes one),
+    one thread each when there are several; results in row order."""
+    bounds = np.linspace(0, rows, max(1, min(parts, rows)) + 1).astype(int)
+    runs = [run(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    if len(runs) == 1:
+        return [fn(runs[0])]
+    with ThreadPoolExecutor(len(runs)) as pool:
+        return list(pool.map(fn, runs))
 
 
 def _flat_table(texts: Sequence[str], skip: Collection[str], parts: int = 1) -> Any:
@@ -77,13 +89,7 @@ def _flat_table(texts: Sequence[str], skip: Collection[str], parts: int = 1) -> 
 
     if not texts:
         return None
-    bounds = np.linspace(0, len(texts), max(1, min(parts, len(texts))) + 1).astype(int)
-    runs = [texts[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
-    if len(runs) == 1:
-        tables = [_parsed(runs[0])]
-    else:
-        with ThreadPoolExecutor(len(runs)) as pool:
-            tables = list(pool.map(_parsed, runs))
+    tables = _in_runs(_parsed, len(texts), parts, lambda a, b: texts[a:b])
     if any(t is None for t in tables):
         return None
     fields = _merged_fields([list(t.schema) for t in tables])
@@ -294,15 +300,9 @@ def csv_bytes(df: pd.DataFrame, parts: int | None = None) -> bytes | None:
     header = df.iloc[:0].to_csv(index=False)
     if not table.num_rows:
         return header.encode("utf-8") if _rows_text(table) is not None else None
-    if parts is None:
-        parts = max(1, min(_cpus(), 4, table.num_rows // _PART_ROWS))
-    bounds = np.linspace(0, table.num_rows, max(1, min(parts, table.num_rows)) + 1).astype(int)
-    runs = [table.slice(a, b - a) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
-    if len(runs) == 1:
-        texts = [_rows_text(runs[0])]
-    else:
-        with ThreadPoolExecutor(len(runs)) as pool:
-            texts = list(pool.map(_rows_text, runs))
+    rows = table.num_rows
+    texts = _in_runs(_rows_text, rows, _parts(rows, _PART_ROWS) if parts is None else parts,
+                     lambda a, b: table.slice(a, b - a))
     if any(t is None for t in texts):
         return None
     return (header + "".join(t + os.linesep for t in texts)).encode("utf-8")
