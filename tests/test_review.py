@@ -254,6 +254,20 @@ def test_no_score_is_plotted_as_a_rating(tmp_path, monkeypatch):
     panels = dict(seen["progress"])
     assert sorted(panels) == sorted(["open_close", "finger_tap", "opposition", "reach_grasp", "free"])
     assert panels["open_close"][:3] == ["repetitions", "openings", "opening_range"]
+    # each task's progress: the numbers of its registry headline, then the match and tracking,
+    # five at most; never a validity count ("Frames" stood in for opposition's finger list)
+    assert panels == {
+        "open_close": ["repetitions", "openings", "opening_range", "closings",
+                       "similarity.score"],
+        "finger_tap": ["repetitions", "rate_hz", "amplitude", "amplitude_decrement",
+                       "hesitations"],
+        "opposition": ["repetitions", "fingers_reached_n", "similarity.score",
+                       "tracked_fraction"],
+        "reach_grasp": ["movement_time_s", "peak_speed_hand_sizes_per_s",
+                        "time_to_peak_aperture_s", "similarity.score", "tracked_fraction"],
+        "free": ["rom.index_mcp.range_deg", "rom.middle_pip.range_deg",
+                 "rom.thumb_mcp.range_deg", "similarity.score", "tracked_fraction"],
+    }
     store.close()
 
 

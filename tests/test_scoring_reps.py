@@ -162,6 +162,7 @@ def test_opposition_touches_and_fingers_reached(fingers):
     assert score.repetitions == len(fingers)
     assert score.metrics["sequence"] == list(fingers)
     assert set(score.metrics["fingers_reached"]) == set(fingers)
+    assert score.metrics["fingers_reached_n"] == len(fingers)
 
 
 def test_left_hand_scores_like_the_right():

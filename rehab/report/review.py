@@ -25,7 +25,7 @@ from rehab.store.secure import open_private
 from rehab.tasks import TASKS, any_metric
 
 MAX_METRICS = 5  # panels per task
-DETAIL_PREFIXES = ("rom.", "quality.", "smoothness.", "similarity.")
+DETAIL_PREFIXES = ("rom.", "quality.", "smoothness.", "similarity.", "validity.")
 TABLE_SESSIONS = 10  # the trials table covers the latest sessions only
 TABLE_ROWS = 300
 FREQUENT_EVENTS = 50  # kinds logged more often than this (per-frame) are counted, not listed

@@ -23,12 +23,15 @@ COUNTING = Counting(TouchParams(), sig.opposition_distances, "touches")
 
 
 def measure(track: HandTrack, counter: TrialCounter) -> Measured:
-    """Thumb-to-fingertip touches and the fingers reached, in order."""
+    """Thumb-to-fingertip touches, how many of the four fingers were reached and which, and
+    the order of the touches."""
     found = counter.touches.touches if counter.touches is not None else []
     t = counter.frames.t
     seq = [FINGER_NAMES[k] for k, _ in found]
+    reached = [f for f in FINGER_NAMES if f in seq]
     return Measured({"touches": len(found),
-                     "fingers_reached": [f for f in FINGER_NAMES if f in seq],
+                     "fingers_reached_n": len(reached),
+                     "fingers_reached": reached,
                      "sequence": seq,
                      "touch_times_s": [round(float(t[i]), 3) for _, i in found]},
                     counter.count)
@@ -41,10 +44,12 @@ TASK = Task(
     metrics=(
         Metric("repetitions", "Touches", fmt="d", better="higher"),
         Metric("touches", "Touches", fmt="d", better="higher"),
-        Metric("fingers_reached", "Fingers reached"),
+        Metric("fingers_reached_n", "Fingers reached", "of 4", "d", "higher"),
+        Metric("fingers_reached", "Fingers reached, which"),
         Metric("sequence", "Order of touches"),
     ),
-    headline=("repetitions", "fingers_reached"),
+    # the count is what the review can plot across sessions; which ones, for the readout
+    headline=("repetitions", "fingers_reached_n", "fingers_reached"),
     patient=COUNT_RESULT,
     counting=COUNTING,
     measure=measure,
