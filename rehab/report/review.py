@@ -201,7 +201,8 @@ def _last_session_section(store: Store, sessions: pd.DataFrame) -> str:
                              columns=["step_index", "kind", "status", "started_t", "ended_t"])
         events = pd.DataFrame(queries.events_of_session(conn, last["session_id"]),
                               columns=["t", "wall", "kind", "step_index", "data"])
-    head = (f"<h2>Last session</h2><p>{last['session_start']} &middot; "
+    started = str(last["session_start"]).replace("T", " ")  # as the sessions table writes it
+    head = (f"<h2>Last session</h2><p>{started} &middot; "
             f"{html.escape(str(last['protocol_name']))} &middot; ended: "
             f"{_ending(last)} &middot; "
             f"session id <code>{last['session_id']}</code></p>")
