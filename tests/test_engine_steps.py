@@ -203,7 +203,23 @@ def test_unscorable_trial_is_still_stored_with_its_frames():
     assert r.session.run().status == "completed"
     trial = r.writer.trials[0]
     assert "error" in trial["score"] and len(trial["frames"]) == 30
-    assert "could not see" in r.display.scenes("ResultScene")[0].lines[0]
+    result = r.display.scenes("ResultScene")[0]
+    assert "could not see" in result.lines[0] and result.title == "Thank you"
+
+
+def test_praise_only_a_result():
+    """'Well done' over a count; over 'Thank you for trying' (no repetition) it would
+    contradict the sentence under it."""
+    from rehab.tasks import NO_REPETITION
+
+    titles = {}
+    for seconds in (0.3, 2.0):  # 9 frames: no repetition (the fake scorer: one per 15)
+        r = rig(protocol({"kind": "execute", "task": "open_close", "duration_s": seconds}))
+        r.session.run()
+        result = r.display.scenes("ResultScene")[0]
+        titles[seconds] = (result.title, result.lines)
+    assert titles[0.3] == ("Thank you", (NO_REPETITION,))
+    assert titles[2.0] == ("Well done", ("You opened and closed your hand 4 times",))
 
 
 # -- camera failure ------------------------------------------------------------------------

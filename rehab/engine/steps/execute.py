@@ -15,7 +15,7 @@ from rehab.engine.steps.camera_feed import camera_feed
 from rehab.engine.steps.tracking import TrackingLane
 from rehab.errors import RehabError
 from rehab.protocol.models import ExecuteStep
-from rehab.tasks import TASKS, patient_line
+from rehab.tasks import NO_REPETITION, TASKS, patient_line
 
 HIDDEN_HINT_S = 1.0  # show "hand not visible" once the hand has been missing this long
 # A trial with target_reps and no duration_s still ends some time: nobody can be left
@@ -196,7 +196,9 @@ def _result_screen(ctx: StepContext, step: ExecuteStep, hand: str, score: dict[s
         line = f"I only saw your {other_side(hand)} hand. This exercise is for your {hand} hand."
     else:
         line = result_line(step.task, score, error, previous, compare)
-    scene = ResultScene(title="Well done" if error is None else "Thank you", lines=(line,),
+    # praise only a result; "Well done" over "I could not see your hand" contradicts itself
+    praised = error is None and line not in (POOR_TRACKING, NO_REPETITION)
+    scene = ResultScene(title="Well done" if praised else "Thank you", lines=(line,),
                         progress=ctx.progress)
     ctx.screenshot_next("result")
     ctx.hold(lambda _left: scene, until_continue=True)
