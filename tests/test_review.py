@@ -193,6 +193,35 @@ def test_progress_panels_show_their_unit_and_a_whole_title():
     assert "\n" in fig.axes[2].title.get_text()  # "Match to demonstration (uncalibrated) ..."
 
 
+def test_date_axes_of_a_few_sessions_read_as_days_and_counts_as_whole_numbers(monkeypatch):
+    """One session (or two minutes apart) on an axis a week wide, not "2025 ... 2029" or
+    "30 40" minutes; a count's ticks are whole numbers; pain on its whole 0-10 scale."""
+    import matplotlib.dates as mdates
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from rehab.report import plots
+
+    per_session = pd.DataFrame({"session_start": ["2026-12-02T15:38:00", "2026-12-02T15:40:00"],
+                                "repetitions": [12.0, 13.0], "rate_hz": [0.61, 0.66]})
+    fig = plots.progress_figure(per_session, ["repetitions", "rate_hz"], "finger_tap")
+    FigureCanvasAgg(fig).draw()
+    for ax in fig.axes:
+        low, high = ax.get_xlim()
+        assert high - low == pytest.approx(7.0, abs=0.01)  # days
+        assert mdates.num2date(low).date().isoformat() == "2026-11-29"  # 3.5 days before
+    counts, rates = fig.axes
+    assert all(float(t).is_integer() for t in counts.get_yticks())
+    assert not all(float(t).is_integer() for t in rates.get_yticks())
+
+    figures = []
+    monkeypatch.setattr(plots, "to_data_uri", lambda f: figures.append(f) or "data:")
+    sessions = pd.DataFrame({"session_start": ["2026-12-02T15:38:00"], "pain_first": [2],
+                             "pain_last": [3]})
+    plots.ratings_plot(sessions, ["pain"], {"pain": (0, 10)})
+    (pain,) = figures[0].axes
+    assert pain.get_ylim() == (-0.5, 10.5)
+
+
 def _plotted(monkeypatch) -> dict[str, list]:
     """What build_review hands to the progress and ratings plots."""
     from rehab.report import plots
@@ -201,8 +230,8 @@ def _plotted(monkeypatch) -> dict[str, list]:
     progress, ratings = plots.progress_plot, plots.ratings_plot
     monkeypatch.setattr(plots, "progress_plot", lambda task, per, cols: (
         seen["progress"].append((task, list(cols))), progress(task, per, cols))[1])
-    monkeypatch.setattr(plots, "ratings_plot", lambda sessions, keys: (
-        seen["ratings"].append(list(keys)), ratings(sessions, keys))[1])
+    monkeypatch.setattr(plots, "ratings_plot", lambda sessions, keys, ranges=None: (
+        seen["ratings"].append(list(keys)), ratings(sessions, keys, ranges))[1])
     return seen
 
 

@@ -72,7 +72,7 @@ def progress_figure(per_session: pd.DataFrame, metrics: list[str], task: str = "
         if window > 1:
             ax.plot(dates, y.rolling(window, min_periods=1).mean(), "-", lw=1.5, color="black")
         ax.set_title(_panel_title(task, metric), fontsize=9)
-        _date_axis(ax)
+        _date_axis(ax, dates, whole=record is not None and record.fmt == "d")
     # Fixed margins: tight_layout / bbox_inches="tight" re-draw every tick label (slow).
     # 0.55 in below each row holds the tick labels and the date offset line under them;
     # 0.42 in above the top row, a title of two lines.
@@ -98,16 +98,29 @@ def _marker(n: int) -> float:
     return 6.0 if n < 30 else 2.0
 
 
-def _date_axis(ax) -> None:
+MIN_SPAN = pd.Timedelta(days=7)  # the narrowest date axis: one session reads as a day
+
+
+def _date_axis(ax, dates: pd.Series, whole: bool = False) -> None:
+    """Dates on x, at least a week wide (sessions minutes apart read as one day, not as
+    "30 40" minutes); on y whole numbers only where the values are counts (``whole``)."""
     locator = mdates.AutoDateLocator(minticks=2, maxticks=5)
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
-    ax.yaxis.set_major_locator(MaxNLocator(4))
+    known = dates.dropna()
+    if len(known):
+        first, last = known.min(), known.max()
+        pad = max(MIN_SPAN - (last - first), pd.Timedelta(0)) / 2
+        if pad > pd.Timedelta(0):
+            ax.set_xlim(first - pad, last + pad)
+    ax.yaxis.set_major_locator(MaxNLocator(4, integer=whole))
     ax.tick_params(labelsize=7)
 
 
-def ratings_plot(sessions: pd.DataFrame, keys: list[str]) -> str:
-    """First and last rating of each session for every scale (pain, fatigue, ...)."""
+def ratings_plot(sessions: pd.DataFrame, keys: list[str],
+                 ranges: dict[str, tuple[int, int]] | None = None) -> str:
+    """First and last rating of each session for every scale (pain, fatigue, ...), on the
+    scale's whole range where ``ranges`` gives it (pain 0-10: one point reads as one in ten)."""
     fig = Figure(figsize=(9, 2.2 * len(keys)))
     dates = pd.to_datetime(sessions["session_start"])
     for i, key in enumerate(keys):
@@ -124,7 +137,10 @@ def ratings_plot(sessions: pd.DataFrame, keys: list[str]) -> str:
                 ax.plot(dates, y.rolling(window, min_periods=1).mean(), "-", color=COLOURS[k], lw=1.5)
         ax.set_ylabel(key)
         ax.legend(fontsize=7, loc="upper left")
-        _date_axis(ax)
+        _date_axis(ax, dates, whole=True)
+        if ranges and key in ranges:
+            low, high = ranges[key]
+            ax.set_ylim(low - 0.5, high + 0.5)
     fig.suptitle("Ratings at the start and end of each session", fontsize=10)
     fig.subplots_adjust(left=0.07, right=0.98, top=0.9, bottom=0.1, hspace=0.4)
     return to_data_uri(fig)

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from rehab.engine.endings import END_REASONS
+from rehab.protocol.models import STANDARD_SCALES
 from rehab.report import plots
 from rehab.report.dose import weekly_dose
 from rehab.report.export import TRIAL_COLUMNS, export_both
@@ -189,7 +190,10 @@ def _ratings_section(sessions: pd.DataFrame, ratings: list[str]) -> str:
     keys = [c[: -len("_first")] for c in ratings if c.endswith("_first") and c in sessions]
     if not keys:
         return "<h2>Pain and fatigue</h2><p class=muted>No ratings recorded.</p>"
-    return "<h2>Pain and fatigue</h2>" + _img(plots.ratings_plot(sessions, keys), "ratings")
+    ranges = {k: (int(STANDARD_SCALES[k]["min"]), int(STANDARD_SCALES[k]["max"]))
+              for k in keys if k in STANDARD_SCALES}  # a custom scale's range is its protocol's
+    return "<h2>Pain and fatigue</h2>" + _img(plots.ratings_plot(sessions, keys, ranges),
+                                              "ratings")
 
 
 def _last_session_section(store: Store, sessions: pd.DataFrame) -> str:
