@@ -252,8 +252,12 @@ def test_review_of_a_real_demo_session_shows_the_opening_range(reach_open_clip, 
     assert result.status == "completed" and result.trials[0]["task"] == "open_close"
     seen = _plotted(monkeypatch)
     build_review(Store(), "P1")
-    panels = dict(seen["progress"])  # the mirror step's unaffected hand is a "free" trial
-    assert sorted(panels) == ["free", "open_close"]
+    panels = dict(seen["progress"])
+    # the mirror step's "free" trial watched the unaffected hand, which the clip never shows:
+    # not scored, so no progress panel of zeros
+    free = [t for t in result.trials if t["task"] == "free"]
+    assert len(free) == 1 and "error" in free[0]["score"]
+    assert sorted(panels) == ["open_close"]
     # the registry's headline, in its order, wherever the real trial has a value
     from rehab.tasks import TASKS, value_at
 
@@ -312,6 +316,8 @@ def test_review_marks_invalid_trials():
     })
     html = _trials_section(trials, sessions)
     assert html.count("<td>ok</td>") == 1
+    heads = re.findall(r"<th>(.*?)</th>", html)
+    assert heads[0] == "validity" and "Valid trial" not in heads and "Why not valid" not in heads
     assert "<td>INVALID: 15.9 tracked frames/s is 3.9 frames per cycle at 4.0 Hz</td>" in html
 
 
@@ -326,16 +332,22 @@ def test_trials_table_headings_fit_every_task_in_it(tmp_path):
         "patient_id": ["P"] * 2, "protocol_sha256": ["x"] * 2, "session_status": ["done"] * 2,
         "session_start": ["t"] * 2, "session_id": ["s1"] * 2,
         "task": ["finger_tap", "open_close"], "repetitions": pd.array([12, None], dtype="Int64"),
-        "rate_hz": [1.5, None], "valid": [True, None], "tracked_fraction": [0.98765, 1.0],
+        "rate_hz": [1.5, None], "valid": [True, None], "tracked_fraction": [0.98765, 0.0],
+        "quality.tracked_fraction": [0.98765, 0.0],
+        "validity.warnings": ['["range of motion beyond anatomical limits: little_dip"]', None],
+        "error": [None, "the left hand was seen in 0 of 621 frames; nothing to score"],
     })
     html = _trials_section(trials, sessions)
     head = re.search(r"<thead>(.*?)</thead>", html, re.S).group(1)
+    # validity, its reasons, warnings and a scoring error are one column; the tracked
+    # fraction once, in the % its heading names
     assert re.findall(r"<th>(.*?)</th>", head) == [
         "validity", "session_id", "task", "Repetitions", any_metric("rate_hz").heading,
-        "Valid trial", "Hand tracked (%)"]
+        "Hand tracked (%)"]
     rows = re.findall(r"<tr>(.*?)</tr>", html.split("<tbody>")[1], re.S)
-    # newest first; the tracked fraction in the % its heading names
-    assert re.findall(r"<td>(.*?)</td>", rows[0]) == ["", "s1", "open_close", "", "", "",
-                                                      "100"]
-    assert re.findall(r"<td>(.*?)</td>", rows[1]) == ["ok", "s1", "finger_tap", "12", "1.5",
-                                                      "True", "98.8"]
+    assert re.findall(r"<td>(.*?)</td>", rows[0]) == [  # newest first
+        "not scored: the left hand was seen in 0 of 621 frames; nothing to score", "s1",
+        "open_close", "", "", "0"]
+    assert re.findall(r"<td>(.*?)</td>", rows[1]) == [
+        "ok, but: range of motion beyond anatomical limits: little_dip", "s1", "finger_tap",
+        "12", "1.5", "98.8"]

@@ -8,6 +8,7 @@ a table of recent trials. The full trial list is in ``rehab export``.
 from __future__ import annotations
 
 import html
+import json
 import os
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -94,11 +95,13 @@ def task_progress(trials: pd.DataFrame, sessions: pd.DataFrame,
     """task -> (per-session means with session_start, headline metric columns).
 
     The task registry names the headline metrics; a task it does not know (a store written by a
-    newer rehab) shows repetitions and its first numbers, never the session's ratings.
+    newer rehab) shows repetitions and its first numbers, never the session's ratings. A trial
+    that could not be scored (``error``: the hand never seen) is no point of progress.
     """
     out: dict[str, tuple[pd.DataFrame, list[str]]] = {}
     fixed = set(TRIAL_COLUMNS) | rating_columns
-    for task, t in trials.groupby("task", sort=True):
+    scored = trials[trials["error"].isna()] if "error" in trials.columns else trials
+    for task, t in scored.groupby("task", sort=True):  # a trial not scored has no numbers
         def usable(c: str, t=t) -> bool:
             return c in t and pd.api.types.is_numeric_dtype(t[c]) and bool(t[c].notna().any())
 
@@ -310,10 +313,14 @@ def _trials_section(trials: pd.DataFrame, sessions: pd.DataFrame) -> str:
         record = any_metric(c)
         if record is not None and record.scale != 1.0 and pd.api.types.is_numeric_dtype(t[c]):
             t[c] = t[c] * record.scale
-    if "valid" in t.columns:  # scores since validity was stated: say which to distrust
-        reasons = t["validity_reasons"] if "validity_reasons" in t.columns else ""
-        t.insert(0, "validity", [_validity_mark(v, r) for v, r in
-                                 zip(t["valid"], pd.Series(reasons, index=t.index), strict=True)])
+    stated = [c for c in VALIDITY_COLUMNS if c in t.columns]
+    if stated:  # which trials to distrust, in one column
+        cells = t.reindex(columns=list(VALIDITY_COLUMNS))
+        t.insert(0, "validity", [_validity_mark(*row) for row in
+                                 cells.itertuples(index=False, name=None)])
+        t = t.drop(columns=stated)  # said in "validity"
+    # the same number twice: quality.tracked_fraction is the trial's tracked_fraction
+    t = t.drop(columns=[c for c in ("quality.tracked_fraction",) if c in t.columns])
     note = (f"Trials of the latest {len(recent_ids)} sessions (newest first). "
             "All trials: <code>rehab export --patient ID</code>.")
     return "<h2>Trials</h2>" + _table(t.rename(columns=_heading), note)
@@ -325,13 +332,21 @@ def _heading(column: str) -> str:
     return record.heading if record is not None else column
 
 
-def _validity_mark(valid: object, reasons: object) -> str:
-    """'INVALID: why' for a trial scored invalid, 'ok' when valid, '' when not stated."""
+VALIDITY_COLUMNS = ("valid", "validity_reasons", "validity.warnings", "error")
+
+
+def _validity_mark(valid: object, reasons: object, warnings: object, error: object) -> str:
+    """'not scored: why' for a trial that could not be scored, 'INVALID: why' for one scored
+    invalid, 'ok' when valid ('ok, but: warning' when the scorer warned), '' when not
+    stated."""
+    if isinstance(error, str) and error:
+        return f"not scored: {error}"
     if valid is None or pd.isna(valid):
         return ""
-    if bool(valid):
-        return "ok"
-    return f"INVALID: {reasons}" if isinstance(reasons, str) and reasons else "INVALID"
+    if not bool(valid):
+        return f"INVALID: {reasons}" if isinstance(reasons, str) and reasons else "INVALID"
+    said = json.loads(warnings) if isinstance(warnings, str) and warnings.startswith("[") else []
+    return "ok, but: " + "; ".join(map(str, said)) if said else "ok"
 
 
 def _short(data: dict) -> str:
