@@ -190,7 +190,7 @@ def test_progress_panels_show_their_unit_and_a_whole_title():
         if i >= 4:  # second row: the title stays below the date line of the panel above
             above = fig.axes[i - 4].xaxis.get_ticklabels()[0].get_window_extent(renderer)
             assert box.y1 < above.y0, title.get_text()
-    assert "\n" in fig.axes[2].title.get_text()  # "Match to demonstration (uncalibrated) ..."
+    assert "\n" in fig.axes[2].title.get_text()  # "Match to demonstration , uncalibrated ..."
 
 
 def test_date_axes_of_a_few_sessions_read_as_days_and_counts_as_whole_numbers(monkeypatch):

@@ -110,6 +110,7 @@ TASK = Task(
         Metric("mean_cycle_s", "Cycle time", "s", ".2f"),
         Metric("max_aperture", "Widest opening", "hand sizes", ".2f", "higher"),
         Metric("max_spread", "Widest finger spread", "hand sizes", ".2f", "higher"),
+        Metric("events", "Openings and closings (time in s, kind)"),
     ),
     headline=("repetitions", "openings", "opening_range", "closings"),
     patient=PatientResult("repetitions", "You opened and closed your hand {value} {noun}"),

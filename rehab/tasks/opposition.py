@@ -47,6 +47,7 @@ TASK = Task(
         Metric("fingers_reached_n", "Fingers reached", "of 4", "d", "higher"),
         Metric("fingers_reached", "Fingers reached, which"),
         Metric("sequence", "Order of touches"),
+        Metric("touch_times_s", "Times of the touches", "s"),
     ),
     # the count is what the review can plot across sessions; which ones, for the readout
     headline=("repetitions", "fingers_reached_n", "fingers_reached"),
