@@ -112,7 +112,7 @@ def test_export_summary_and_weekly_review_totals(tmp_path):
     page = build_review(store, "P001")
     section = page[page.index("<h2>Observation and imagery dose</h2>"):]
     section = section[:section.index("</table>")]
-    assert "<th>ao_min</th>" in section and "<td>0.5</td>" in section  # MI minutes
+    assert "<th>Imagery (MI, min)</th>" in section and "<td>0.5</td>" in section  # MI minutes
     store.close()
     from click.testing import CliRunner
 

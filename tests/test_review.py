@@ -96,6 +96,14 @@ def test_review_is_self_contained_with_plots(tmp_path):
     for section in ("Adherence", "Progress by task", "Pain and fatigue", "Last session", "Trials"):
         assert f">{section}<" in html
     assert not re.search(r'(src|href)="(http|file|/)', html), "external asset referenced"
+    # the clinician reads the task's title and plain headings, not the export's column names
+    assert "<h3>Open and close the hand <span class=muted>(open_close)</span></h3>" in html
+    sessions_head = html[html.index("<h2>Recent sessions</h2>"):].split("</thead>")[0]
+    assert re.findall(r"<th>(.*?)</th>", sessions_head) == [
+        "Started", "Protocol", "Status", "How it ended", "Minutes", "Steps done",
+        "Steps planned", "Trials", "Repetitions (all tasks)", "Observation (AO, min)",
+        "Imagery (MI, min)", "Pain at start", "Pain at end", "Fatigue at start",
+        "Fatigue at end"]
     pngs = _images(html)
     # adherence + 5 tasks + ratings + timeline
     assert len(pngs) == 8 and all(p.startswith(b"\x89PNG") for p in pngs)
@@ -317,7 +325,7 @@ def test_review_marks_invalid_trials():
     html = _trials_section(trials, sessions)
     assert html.count("<td>ok</td>") == 1
     heads = re.findall(r"<th>(.*?)</th>", html)
-    assert heads[0] == "validity" and "Valid trial" not in heads and "Why not valid" not in heads
+    assert heads[0] == "Validity" and "Valid trial" not in heads and "Why not valid" not in heads
     assert "<td>INVALID: 15.9 tracked frames/s is 3.9 frames per cycle at 4.0 Hz</td>" in html
 
 
@@ -342,7 +350,7 @@ def test_trials_table_headings_fit_every_task_in_it(tmp_path):
     # validity, its reasons, warnings and a scoring error are one column; the tracked
     # fraction once, in the % its heading names
     assert re.findall(r"<th>(.*?)</th>", head) == [
-        "validity", "session_id", "task", "Repetitions", any_metric("rate_hz").heading,
+        "Validity", "Session", "Task", "Repetitions", any_metric("rate_hz").heading,
         "Hand tracked (%)"]
     rows = re.findall(r"<tr>(.*?)</tr>", html.split("<tbody>")[1], re.S)
     assert re.findall(r"<td>(.*?)</td>", rows[0]) == [  # newest first

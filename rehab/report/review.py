@@ -138,7 +138,10 @@ def build_review(store: Store, patient_id: str, today: date | None = None) -> st
     ratings = _rating_columns(store, patient_id)
     progress = task_progress(trials, sessions, frozenset(ratings)) if len(trials) else {}
     for task, (per, cols) in progress.items():
-        parts.append(f"<h3>{html.escape(task)}</h3>" + _img(plots.progress_plot(task, per, cols), task))
+        known = TASKS.get(task)
+        name = (f"{html.escape(known.title)} <span class=muted>({html.escape(task)})</span>"
+                if known else html.escape(task))
+        parts.append(f"<h3>{name}</h3>" + _img(plots.progress_plot(task, per, cols), task))
     if not progress:
         parts.append("<p class=muted>No scored trials yet.</p>")
     parts.append(_safety_section(sessions))
@@ -224,7 +227,9 @@ def _last_session_section(store: Store, sessions: pd.DataFrame) -> str:
     if frequent:
         note += ". Not listed: " + ", ".join(f"{k} x{counts[k]}" for k in frequent)
     return (head + _img(plots.timeline_plot(steps, events), "timeline")
-            + _table(listed[["t", "kind", "step_index", "data"]], html.escape(note)))
+            + _table(listed[["t", "kind", "step_index", "data"]].assign(  # steps from 1
+                step_index=lambda d: pd.to_numeric(d["step_index"], errors="coerce") + 1),
+                html.escape(note)))
 
 
 def _ending(row) -> str:
@@ -268,8 +273,7 @@ def _not_as_planned_section(store: Store, patient_id: str) -> str:
         else "step not as planned",
         "why": str(e["data"].get("reason", "")),
     } for e in events[::-1][:TABLE_ROWS]])
-    return head + _table(rows, f"{len(events)} step(s) or session(s) did not run as planned "
-                               "(step numbers are 1-based)")
+    return head + _table(rows, f"{len(events)} step(s) or session(s) did not run as planned")
 
 
 def _videos_section(store: Store, patient_id: str) -> str:
@@ -323,11 +327,35 @@ def _trials_section(trials: pd.DataFrame, sessions: pd.DataFrame) -> str:
     t = t.drop(columns=[c for c in ("quality.tracked_fraction",) if c in t.columns])
     note = (f"Trials of the latest {len(recent_ids)} sessions (newest first). "
             "All trials: <code>rehab export --patient ID</code>.")
-    return "<h2>Trials</h2>" + _table(t.rename(columns=_heading), note)
+    if "step_index" in t.columns:  # steps counted from 1, as everywhere in the report
+        t["step_index"] = t["step_index"] + 1
+    return "<h2>Trials</h2>" + _table(t, note)
+
+
+# How the report's tables head the export's own columns (the metrics' headings come from the
+# task registry, the ratings' from their scale's name)
+COLUMN_HEADINGS = {
+    "session_start": "Started", "session_date": "Date", "session_id": "Session",
+    "protocol_name": "Protocol", "session_status": "Status", "end_detail": "How it ended",
+    "duration_min": "Minutes", "steps_completed": "Steps done", "total_steps": "Steps planned",
+    "trials": "Trials", "repetitions_total": "Repetitions (all tasks)",
+    "ao_min": "Observation (AO, min)", "mi_min": "Imagery (MI, min)",
+    "demonstrations": "Demonstrations watched", "week": "Week from", "sessions": "Sessions",
+    "started": "Started", "completed": "Completed", "assigned": "Assigned",
+    "trial_no": "Trial", "step_index": "Step", "step_kind": "Step kind", "task": "Task",
+    "hand": "Hand", "t": "Time (s)", "kind": "Event", "data": "Details", "validity": "Validity",
+}
 
 
 def _heading(column: str) -> str:
-    """A metric column's label and unit from the task registry; other columns as they are."""
+    """A column's heading: the report's own word for an export column, "Pain at start" for
+    ``pain_first``, a metric's label and unit from the task registry, else the column."""
+    if column in COLUMN_HEADINGS:
+        return COLUMN_HEADINGS[column]
+    for suffix, when in (("_first", "at start"), ("_last", "at end")):
+        key = column[: -len(suffix)]
+        if column.endswith(suffix) and key in STANDARD_SCALES:
+            return f"{key.capitalize()} {when}"
     record = any_metric(column)
     return record.heading if record is not None else column
 
@@ -363,11 +391,12 @@ def _number(v: float) -> str:
 
 
 def _table(df: pd.DataFrame, caption: str) -> str:
-    """``df`` as an HTML table under ``caption``: numbers through :func:`_number`, a missing
-    value (None, NaN, <NA>) as an empty cell, text escaped. Written here rather than with
-    ``DataFrame.to_html``, which took 1.5 s of a 5 s review for the 300-row trials table
-    (``bench/export.py``) and wrote a missing whole number as "<NA>"."""
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
+    """``df`` as an HTML table under ``caption``: columns headed by :func:`_heading`, numbers
+    through :func:`_number`, a missing value (None, NaN, <NA>) as an empty cell, text
+    escaped. Written here rather than with ``DataFrame.to_html``, which took 1.5 s of a 5 s
+    review for the 300-row trials table (``bench/export.py``) and wrote a missing whole
+    number as "<NA>"."""
+    head = "".join(f"<th>{html.escape(_heading(str(c)))}</th>" for c in df.columns)
     cells = [_cells(df[c]) for c in df.columns] if len(df.columns) else []
     rows = "\n".join("<tr>" + "".join(row) + "</tr>" for row in zip(*cells, strict=True))
     return (f"<p class=muted>{caption}</p><div class=scroll><table>\n<thead><tr>{head}</tr>"
