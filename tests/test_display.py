@@ -147,6 +147,23 @@ def test_hand_not_visible_hint_is_a_yellow_banner(display, tmp_path):
     assert yellow.mean() > 0.05
 
 
+def test_the_banner_never_covers_the_hand(display, tmp_path):
+    """'Good - the camera can see your hand well' across the hand hid it: the banner takes
+    the half of the image the hand is not in."""
+    img = np.full((360, 640, 3), 90, np.uint8)
+    for hand_y, banner_half in ((0.8, "top"), (0.3, "bottom"), (None, "bottom")):
+        lm = None if hand_y is None else np.tile([[0.5, hand_y]], (21, 1))
+        display.show(sc.CameraScene(img, lm, "Go", hint="Good - the camera can see your hand",
+                                    progress=P))
+        region = _region(_grab(display, tmp_path, f"b{hand_y}"), display.image_rect)
+        yellow = np.all(np.abs(region[..., ::-1] - np.array(Colours.WARN_BG)) < 3, axis=-1)
+        rows = np.nonzero(yellow.any(axis=1))[0]
+        half = "top" if rows.mean() < len(region) / 2 else "bottom"
+        assert half == banner_half, hand_y
+        if hand_y is not None:  # not a yellow pixel on the hand's row
+            assert not yellow[int(hand_y * len(region))].any()
+
+
 def test_rating_highlights_the_selected_value(display, tmp_path):
     def yellow_columns(selected):
         display.show(sc.RatingScene("Pain?", 0, 10, {}, selected, progress=P))

@@ -273,8 +273,9 @@ class PygameDisplay:
             font, lines = fit_lines(self.fonts, reps, ["huge", "title", "heading"], side_w - int(w * 0.02), 1)
             big = font.render(lines[0], True, C.ACCENT)
             self._screen.blit(big, (x, y))
-        if s.hint:
-            self._banner(s.hint, rect)
+        if s.hint:  # over the half of the image the hand is not in, so it never hides it
+            hand_low = s.landmarks is not None and float(np.mean(np.asarray(s.landmarks)[:, 1])) > 0.5
+            self._banner(s.hint, rect, at_top=hand_low)
 
     def _draw_skeleton(self, lm: np.ndarray, rect: tuple, mirror: bool) -> None:
         rx, ry, rw, rh = rect
@@ -286,12 +287,13 @@ class PygameDisplay:
         for p in pts:
             self._pg.draw.circle(self._screen, C.JOINT, p, width + 2)
 
-    def _banner(self, text: str, rect: tuple) -> None:
-        """A high-contrast black-on-yellow message across the lower part of the image."""
+    def _banner(self, text: str, rect: tuple, at_top: bool = False) -> None:
+        """A high-contrast black-on-yellow message across the lower part of the image (the
+        upper part with ``at_top``)."""
         rx, ry, rw, rh = rect
         font, lines = fit_lines(self.fonts, text, ["body", "footer", "small"], int(rw * 0.9), 2)
         bh = len(lines) * font.get_linesize() + int(self.size[1] * 0.03)
-        by = ry + rh - bh - int(rh * 0.05)
+        by = ry + int(rh * 0.05) if at_top else ry + rh - bh - int(rh * 0.05)
         self._pg.draw.rect(self._screen, C.WARN_BG, (rx + int(rw * 0.03), by, int(rw * 0.94), bh),
                            border_radius=12)
         draw_lines(self._screen, lines, font, C.WARN_TEXT, by + int(self.size[1] * 0.015),
