@@ -147,6 +147,18 @@ def test_hand_not_visible_hint_is_a_yellow_banner(display, tmp_path):
     assert yellow.mean() > 0.05
 
 
+def test_a_countdown_says_what_it_counts(display, tmp_path):
+    """The rest screen's big "5" alone left the patient to guess: "seconds" is written under
+    it, a band of text of its own below the number."""
+    display.show(sc.TextScene(title="Rest", body="Relax your hand.", footer="", seconds_left=4.2,
+                              progress=P))
+    shot = _grab(display, tmp_path, "count")
+    h = shot.shape[0]
+    lit = (shot.max(axis=-1) > 200)[h // 2:].any(axis=1)  # rows with text, lower half
+    starts = np.flatnonzero(lit[1:] & ~lit[:-1])
+    assert len(starts) == 2  # the number, then the word under it
+
+
 def test_the_banner_never_covers_the_hand(display, tmp_path):
     """'Good - the camera can see your hand well' across the hand hid it: the banner takes
     the half of the image the hand is not in."""

@@ -233,10 +233,15 @@ class PygameDisplay:
         y = top + int(h * 0.03)
         font, lines = fit_lines(self.fonts, s.title, ["title", "heading", "body"], int(w * 0.9), 2)
         y = self._blit_lines(lines, font, C.ACCENT if not s.dim else text_c, y) + int(h * 0.03)
-        if s.seconds_left is not None:
-            big = self.fonts.get("huge").render(str(max(0, int(np.ceil(s.seconds_left)))), True, text_c)
-            count_y = footer_y - big.get_height() - int(h * 0.02)
+        if s.seconds_left is not None:  # the countdown, and what it counts under it
+            left = max(0, int(np.ceil(s.seconds_left)))
+            big = self.fonts.get("huge").render(str(left), True, text_c)
+            unit = self.fonts.get("body").render("second" if left == 1 else "seconds", True,
+                                                 text_c)
+            unit_y = footer_y - unit.get_height() - int(h * 0.02)
+            count_y = unit_y - big.get_height()
             self._screen.blit(big, ((w - big.get_width()) // 2, count_y))
+            self._screen.blit(unit, ((w - unit.get_width()) // 2, unit_y))
             footer_y = count_y
         if s.body:
             max_lines = max(1, (footer_y - y) // self.fonts.get("small").get_linesize())
