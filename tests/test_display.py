@@ -383,7 +383,7 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
 
 @pytest.mark.parametrize("mirror", [False, True])
 def test_rendered_clip_label_reads_the_right_way_round_when_mirrored(display, tmp_path, mirror):
-    """The "rendered demonstration" mark is drawn by the display over the mirrored picture,
+    """The "animated demonstration" mark is drawn by the display over the mirrored picture,
     so it reads left to right in both screenshots (and a mirrored text would not match)."""
     from rehab.clips.library import RENDERED_LABEL
     from rehab.clips.render import demo_states, render_frames

@@ -68,7 +68,7 @@ def clip_stem(name: str) -> str:
     return base
 
 
-RENDERED_LABEL = "rendered demonstration"
+RENDERED_LABEL = "animated demonstration"  # plain words: a drawing, not a person
 
 
 def clip_label(meta: object) -> str:
