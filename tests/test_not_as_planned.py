@@ -81,7 +81,8 @@ def test_review_lists_what_did_not_run_as_planned(tmp_path):
     w = store.writer()
     sid = w.begin(fake_info())
     w.event(Event(t=1.0, kind="step_not_as_planned", step_index=3,
-                  data={"reason": "the camera (x.mp4) ran out after 0.25 s of the planned 15 s"}))
+                  data={"reason": "the camera (/home/clinic/clips/x.mp4) ran out after 0.25 s "
+                                  "of the planned 15 s"}))
     w.step(3, "mirror", "cut_short", 0.0, 0.25)
     w.end("completed")
     page = build_review(store, "P001")
@@ -89,4 +90,5 @@ def test_review_lists_what_did_not_run_as_planned(tmp_path):
     part = part[:part.index("<h2>", 5)]
     assert "1 step(s) or session(s) did not run as planned" in part
     assert "<td>4</td>" in part and sid in part
-    assert "ran out after 0.25 s of the planned 15 s" in part
+    # the file's name, not its folder (which pushed the reason out of view)
+    assert "<td>the camera (x.mp4) ran out after 0.25 s of the planned 15 s</td>" in part

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import json
 import os
+import re
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -271,9 +272,23 @@ def _not_as_planned_section(store: Store, patient_id: str) -> str:
         "step": "" if e["step_index"] is None else int(e["step_index"]) + 1,
         "what": "no sound for the whole session" if e["kind"] == "audio_unavailable"
         else "step not as planned",
-        "why": str(e["data"].get("reason", "")),
+        "why": _file_names(str(e["data"].get("reason", ""))),
     } for e in events[::-1][:TABLE_ROWS]])
     return head + _table(rows, f"{len(events)} step(s) or session(s) did not run as planned")
+
+
+_PATH = re.compile(r"(?:[A-Za-z]:)?[\\/](?:[^\s()\\/]+[\\/])+([^\s()\\/]+)")
+
+
+def _file_names(text: str) -> str:
+    """``text`` with each file path cut to its file name: the camera file's folder pushed
+    what went wrong ("ran out after 20.70 s of the planned 120 s") out of view.
+
+    Example:
+        >>> _file_names("camera (/home/p/clips/hand.mp4) ran out after 20.70 s")
+        'camera (hand.mp4) ran out after 20.70 s'
+    """
+    return _PATH.sub(r"\1", text)
 
 
 def _videos_section(store: Store, patient_id: str) -> str:
