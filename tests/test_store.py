@@ -295,6 +295,18 @@ def test_previous_trial_ignores_the_running_session(store):
     assert store.previous_trial("P001", "open_close", "left") == score  # not the live 99
 
 
+def test_last_time_is_the_latest_trial_that_was_scored(store):
+    """A trial the hand was never seen in is no "last time": the patient's 2 open-close
+    cycles are compared with the earlier 5, not with the unseen trial's 0."""
+    for trials in ([{"repetitions": 5}], [{"repetitions": 0, "error": "the hand was not seen"}]):
+        w = store.writer()
+        w.begin(fake_info())
+        for i, score in enumerate(trials):
+            w.trial(i + 1, "open_close", "left", score, [])
+        w.end("completed")
+    assert store.previous_trial("P001", "open_close", "left") == {"repetitions": 5}
+
+
 def test_writer_fsyncs_state_changes_and_rate_limits_event_fsyncs(store):
     w = store.writer()
     w.begin(fake_info())

@@ -146,6 +146,8 @@ def find_resumable(conn: Connection, patient_id: str, sha: str) -> tuple[str, in
 def previous_trial(
     conn: Connection, patient_id: str, task: str, hand: str, exclude_session: str | None
 ) -> dict | None:
+    """The score of this patient's latest scored trial of ``task`` with ``hand`` in an
+    earlier session (what "2 more than last time" compares with), or None."""
     q = (
         sa.select(T.c.score_json)
         .join(S, S.c.id == T.c.session_id)
@@ -153,12 +155,19 @@ def previous_trial(
         .where(S.c.patient_id == patient_id, T.c.task == task, T.c.hand == hand,
                S.c.status != "running")
         .order_by(T.c.wall.desc(), T.c.id.desc())
-        .limit(1)
+        .limit(PREVIOUS_LOOKBACK)
     )
     if exclude_session is not None:
         q = q.where(T.c.session_id != exclude_session)
-    text = conn.execute(q).scalar()
-    return json.loads(text) if text else None
+    for text in conn.execute(q).scalars():
+        score = json.loads(text)
+        # a trial the hand was never seen in ("error") has no result to compare with
+        if isinstance(score, dict) and "error" not in score:
+            return score
+    return None
+
+
+PREVIOUS_LOOKBACK = 20  # latest trials of a task looked through for one that was scored
 
 
 def load_trial(conn: Connection, session_id: str, trial_no: int):
