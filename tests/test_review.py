@@ -341,7 +341,7 @@ def test_trials_table_headings_fit_every_task_in_it(tmp_path):
         "session_start": ["t"] * 2, "session_id": ["s1"] * 2,
         "task": ["finger_tap", "open_close"], "repetitions": pd.array([12, None], dtype="Int64"),
         "rate_hz": [1.5, None], "valid": [True, None], "tracked_fraction": [0.98765, 0.0],
-        "quality.tracked_fraction": [0.98765, 0.0],
+        "quality.tracked_fraction": [0.98765, 0.0], "events": [None, '[{"t": 1.5, "kind": "open"}]'],
         "validity.warnings": ['["range of motion beyond anatomical limits: little_dip"]', None],
         "error": [None, "the left hand was seen in 0 of 621 frames; nothing to score"],
     })

@@ -338,8 +338,9 @@ def _trials_section(trials: pd.DataFrame, sessions: pd.DataFrame) -> str:
         t.insert(0, "validity", [_validity_mark(*row) for row in
                                  cells.itertuples(index=False, name=None)])
         t = t.drop(columns=stated)  # said in "validity"
-    # the same number twice: quality.tracked_fraction is the trial's tracked_fraction
-    t = t.drop(columns=[c for c in ("quality.tracked_fraction",) if c in t.columns])
+    # the same number twice (quality.tracked_fraction is the trial's tracked_fraction), and
+    # per-event timings a table cannot show (in the export)
+    t = t.drop(columns=[c for c in TABLE_LEFT_OUT if c in t.columns])
     note = (f"Trials of the latest {len(recent_ids)} sessions (newest first). "
             "All trials: <code>rehab export --patient ID</code>.")
     if "step_index" in t.columns:  # steps counted from 1, as everywhere in the report
@@ -358,7 +359,8 @@ COLUMN_HEADINGS = {
     "demonstrations": "Demonstrations watched", "week": "Week from", "sessions": "Sessions",
     "started": "Started", "completed": "Completed", "assigned": "Assigned",
     "trial_no": "Trial", "step_index": "Step", "step_kind": "Step kind", "task": "Task",
-    "hand": "Hand", "t": "Time (s)", "kind": "Event", "data": "Details", "validity": "Validity",
+    "hand": "Hand", "frames": "Frames", "t": "Time (s)", "kind": "Event", "data": "Details",
+    "validity": "Validity",
 }
 
 
@@ -376,6 +378,7 @@ def _heading(column: str) -> str:
 
 
 VALIDITY_COLUMNS = ("valid", "validity_reasons", "validity.warnings", "error")
+TABLE_LEFT_OUT = ("quality.tracked_fraction", "events", "touch_times_s")
 
 
 def _validity_mark(valid: object, reasons: object, warnings: object, error: object) -> str:
