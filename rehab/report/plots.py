@@ -67,7 +67,8 @@ def progress_figure(per_session: pd.DataFrame, metrics: list[str], task: str = "
     for i, metric in enumerate(metrics):
         ax = fig.add_subplot(rows, cols, i + 1)
         record = _record(task, metric)  # values in the unit its title names (x100 for %)
-        y = pd.to_numeric(per_session[metric], errors="coerce") * (record.scale if record else 1)
+        y = pd.to_numeric(per_session[metric], errors="coerce")
+        y = record.in_unit(y) if record is not None else y
         ax.plot(dates, y, "o", ms=_marker(len(y)), color=COLOURS[i % len(COLOURS)], alpha=0.6)
         if window > 1:
             ax.plot(dates, y.rolling(window, min_periods=1).mean(), "-", lw=1.5, color="black")

@@ -212,8 +212,7 @@ def _last_session_section(store: Store, sessions: pd.DataFrame) -> str:
                              columns=["step_index", "kind", "status", "started_t", "ended_t"])
         events = pd.DataFrame(queries.events_of_session(conn, last["session_id"]),
                               columns=["t", "wall", "kind", "step_index", "data"])
-    started = str(last["session_start"]).replace("T", " ")  # as the sessions table writes it
-    head = (f"<h2>Last session</h2><p>{started} &middot; "
+    head = (f"<h2>Last session</h2><p>{_started(last)} &middot; "
             f"{html.escape(str(last['protocol_name']))} &middot; ended: "
             f"{_ending(last)} &middot; "
             f"session id <code>{last['session_id']}</code></p>")
@@ -233,6 +232,11 @@ def _last_session_section(store: Store, sessions: pd.DataFrame) -> str:
                 html.escape(note)))
 
 
+def _started(row) -> str:
+    """A session row's start as the sessions table writes it ("2028-11-05 00:50:00")."""
+    return str(row["session_start"]).replace("T", " ")
+
+
 def _ending(row) -> str:
     """How a session ended, in its tone's colour (a safety stop is not drawn like quitting)."""
     code = row["end_reason"] if isinstance(row["end_reason"], str) else None
@@ -248,7 +252,7 @@ def _safety_section(sessions: pd.DataFrame) -> str:
     if not len(stops):
         return head + "<p class=muted>No session was stopped by a safety rule.</p>"
     items = "".join(
-        f"<li>{html.escape(str(r['session_start']).replace('T', ' '))} &middot; "
+        f"<li>{html.escape(_started(r))} &middot; "
         f"{html.escape(str(r['protocol_name']))} &middot; {_ending(r)} &middot; session "
         f"<code>{html.escape(str(r['session_id']))}</code></li>"
         for _, r in stops.iloc[::-1].iterrows())
@@ -328,10 +332,10 @@ def _trials_section(trials: pd.DataFrame, sessions: pd.DataFrame) -> str:
     t = trials[trials["session_id"].isin(recent_ids)].iloc[::-1].head(TABLE_ROWS)
     t = t.drop(columns=["patient_id", "protocol_sha256", "session_status", "session_start"])
     t = t.loc[:, t.notna().any()]
-    for c in t.columns:  # each value in the unit its heading names (a fraction x100 under %)
-        record = any_metric(c)
-        if record is not None and record.scale != 1.0 and pd.api.types.is_numeric_dtype(t[c]):
-            t[c] = t[c] * record.scale
+    # each value in the unit its heading names (a fraction x100 under %), assigned at once
+    scaled = {c: r.in_unit(t[c]) for c in t.columns if (r := any_metric(c)) is not None
+              and r.scale != 1.0 and pd.api.types.is_numeric_dtype(t[c])}
+    t = t.assign(**scaled)
     stated = [c for c in VALIDITY_COLUMNS if c in t.columns]
     if stated:  # which trials to distrust, in one column
         cells = t.reindex(columns=list(VALIDITY_COLUMNS))

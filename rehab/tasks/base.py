@@ -54,11 +54,15 @@ class Metric:
             return ", ".join(map(str, value)) or "none"
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return str(value)
-        shown = value * self.scale if self.scale != 1.0 else value
+        shown = self.in_unit(value)
         text = f"{round(shown):d}" if self.fmt == "d" else f"{shown:{self.fmt}}"
         if text.startswith("-") and float(text) == 0:
             text = text[1:]  # -0.001 reads "0", not "-0"
         return f"{text} {self.unit}" if self.unit else text
+
+    def in_unit(self, value: Any) -> Any:
+        """``value`` (a number or a pandas Series) as stored, in ``unit`` (x ``scale``)."""
+        return value * self.scale if self.scale != 1.0 else value
 
     @property
     def heading(self) -> str:
